@@ -1,0 +1,56 @@
+import Papa from "papaparse";
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import type { Env } from "../env";
+import { coordinator } from "../env";
+import type { JobAction } from "../coordinator/coordinator";
+import { createJobSchema, type Outcome } from "../coordinator/model";
+import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
+import { audit, operator } from "./audit";
+
+const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
+const actionParams = jobParams.extend({ action: z.enum(["pause", "resume", "cancel", "retry-failed"]) });
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new HttpError(outcome.status, outcome.error, outcome.field);
+}
+
+export async function createJob(request: IRequest, env: Env): Promise<Response> {
+  const input = await readJson(request, createJobSchema);
+  const job = unwrap(await coordinator(env).createJob(input));
+  await audit(env, { actor: operator(request), action: "job.create", target: job.id, details: input });
+  return jsonResponse({ id: job.id, state: job.state, kind: job.kind }, 201, { location: `/admin/jobs/${job.id}` });
+}
+
+export async function listJobs(_request: IRequest, env: Env): Promise<Response> {
+  return jsonResponse({ jobs: await coordinator(env).listJobs() });
+}
+
+export async function getJob(request: IRequest, env: Env): Promise<Response> {
+  const { id } = parseWith(jobParams, request.params, "path");
+  return jsonResponse(unwrap(await coordinator(env).getJob(id)));
+}
+
+export async function controlJob(request: IRequest, env: Env): Promise<Response> {
+  const { id, action } = parseWith(actionParams, request.params, "path");
+  const job = unwrap(await coordinator(env).control(id, action as JobAction));
+  await audit(env, { actor: operator(request), action: `job.${action}`, target: id, details: { state: job.state, requeued: job.requeued } });
+  return jsonResponse(job);
+}
+
+/** GET /admin/jobs/:id/failures — JSON, or CSV with `Accept: text/csv`. */
+export async function jobFailures(request: IRequest, env: Env): Promise<Response> {
+  const { id } = parseWith(jobParams, request.params, "path");
+  const { limit, offset } = parseWith(pageQuery, request.query, "query");
+  const failures = unwrap(await coordinator(env).failures(id, limit, offset));
+  if ((request.headers.get("accept") ?? "").includes("text/csv")) {
+    const csv = Papa.unparse(failures, { columns: ["kind", "fileId", "table", "line", "source", "reason", "detail", "attempts"] });
+    return new Response(csv, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${id}-failures.csv"` } });
+  }
+  return jsonResponse({ id, failures, limit, offset });
+}

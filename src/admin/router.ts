@@ -1,0 +1,20 @@
+import { Router, type IRequest } from "itty-router";
+import type { Env } from "../env";
+import { errorResponse } from "../lib/http";
+import { requireAdmin } from "./auth";
+import { getExportSet, putExport } from "./exports";
+import { controlJob, createJob, getJob, jobFailures, listJobs } from "./jobs";
+
+type Args = [Env, ExecutionContext];
+
+/** The operator API. Every route under /admin/ passes requireAdmin first. */
+export const adminRouter = Router<IRequest, Args>({ base: "/admin" })
+  .all("*", requireAdmin)
+  .put("/exports/:set/:table", putExport)
+  .get("/exports/:set", getExportSet)
+  .post("/jobs", createJob)
+  .get("/jobs", listJobs)
+  .get("/jobs/:id", getJob)
+  .get("/jobs/:id/failures", jobFailures)
+  .post("/jobs/:id/:action", controlJob)
+  .all("*", () => errorResponse(404, "no such operator route"));

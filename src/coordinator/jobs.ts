@@ -1,0 +1,116 @@
+import type { ExportTable } from "../legacy/export-contract";
+import type { JobKind, JobSettings, JobState } from "./model";
+import { ACTIVE_STATES } from "./model";
+
+/** Where planning stands, so that any wake-up (even after eviction) resumes it exactly. */
+export type PlanCursor =
+  | { step: "import"; table: ExportTable; offset: number; line: number; header: string[] | null }
+  | { step: "scan"; afterFileId: string }
+  | { step: "reconcile"; afterFileId: string }
+  | { step: "done" };
+
+export interface JobCounters {
+  usersMigrated: number;
+  filtersMigrated: number;
+}
+
+export interface JobRecord {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  paused: boolean;
+  exportSet: string | null;
+  settings: JobSettings;
+  plan: PlanCursor;
+  counters: JobCounters;
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+interface JobRow {
+  id: string;
+  kind: JobKind;
+  state: JobState;
+  paused: number;
+  export_set: string | null;
+  settings: string;
+  plan: string;
+  counters: string;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  [key: string]: SqlStorageValue;
+}
+
+export class JobStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  create(job: Pick<JobRecord, "id" | "kind" | "exportSet" | "settings" | "plan">, now: number): JobRecord {
+    this.sql.exec(
+      `INSERT INTO jobs (id, kind, state, export_set, settings, plan, counters, created_at, updated_at, started_at)
+       VALUES (?, ?, 'planning', ?, ?, ?, ?, ?, ?, ?)`,
+      job.id,
+      job.kind,
+      job.exportSet,
+      JSON.stringify(job.settings),
+      JSON.stringify(job.plan),
+      JSON.stringify({ usersMigrated: 0, filtersMigrated: 0 } satisfies JobCounters),
+      now,
+      now,
+      now,
+    );
+    return this.get(job.id)!;
+  }
+
+  get(id: string): JobRecord | null {
+    const row = this.sql.exec<JobRow>(`SELECT * FROM jobs WHERE id = ?`, id).toArray()[0];
+    return row ? fromRow(row) : null;
+  }
+
+  /** The job that is planning, copying or verifying, if any (there is at most one). */
+  active(): JobRecord | null {
+    const row = this.sql
+      .exec<JobRow>(`SELECT * FROM jobs WHERE state IN (${ACTIVE_STATES.map(() => "?").join(", ")}) ORDER BY created_at LIMIT 1`, ...ACTIVE_STATES)
+      .toArray()[0];
+    return row ? fromRow(row) : null;
+  }
+
+  list(limit: number): JobRecord[] {
+    return this.sql.exec<JobRow>(`SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?`, limit).toArray().map(fromRow);
+  }
+
+  update(id: string, patch: Partial<Pick<JobRecord, "state" | "paused" | "plan" | "counters" | "error" | "finishedAt">>, now: number): void {
+    const sets: string[] = ["updated_at = ?"];
+    const values: SqlStorageValue[] = [now];
+    if (patch.state !== undefined) sets.push("state = ?"), values.push(patch.state);
+    if (patch.paused !== undefined) sets.push("paused = ?"), values.push(patch.paused ? 1 : 0);
+    if (patch.plan !== undefined) sets.push("plan = ?"), values.push(JSON.stringify(patch.plan));
+    if (patch.counters !== undefined) sets.push("counters = ?"), values.push(JSON.stringify(patch.counters));
+    if (patch.error !== undefined) sets.push("error = ?"), values.push(patch.error);
+    if (patch.finishedAt !== undefined) sets.push("finished_at = ?"), values.push(patch.finishedAt);
+    this.sql.exec(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?`, ...values, id);
+  }
+}
+
+function fromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    state: row.state,
+    paused: row.paused === 1,
+    exportSet: row.export_set,
+    settings: JSON.parse(row.settings) as JobSettings,
+    plan: JSON.parse(row.plan) as PlanCursor,
+    counters: JSON.parse(row.counters) as JobCounters,
+    error: row.error,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}

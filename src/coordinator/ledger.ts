@@ -1,0 +1,272 @@
+import type { FailureReason, ItemReport } from "../copy/messages";
+import { TRANSIENT_REASONS } from "../copy/messages";
+import type { Failure, ItemState, JobSettings } from "./model";
+import { ITEM_STATES } from "./model";
+
+export interface NewItem {
+  fileId: string;
+  sourcePath: string | null;
+  r2Key: string;
+  expectedSize: number | null;
+  payload: unknown;
+  /** Set when the item cannot be copied at all (decided while planning). */
+  failure?: { reason: FailureReason; detail: string };
+}
+
+export interface LeasedItem {
+  fileId: string;
+  attempt: number;
+  sourcePath: string | null;
+  r2Key: string;
+  expectedSize: number | null;
+  payload: unknown;
+}
+
+/** Failures decided while planning: a new export, not a retry, is what fixes them. */
+const PLANNING_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user"];
+
+/**
+ * The per-item ledger of one coordinator: every item's state, attempts, lease and result. Every
+ * transition is a single guarded UPDATE, so duplicate reports, redeliveries and repeated alarms
+ * change nothing they should not.
+ */
+export class Ledger {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Adds items; returns the file ids already in the job (duplicates in the export). */
+  insert(jobId: string, items: readonly NewItem[]): string[] {
+    const duplicates: string[] = [];
+    for (const item of items) {
+      const cursor = this.sql.exec(
+        `INSERT INTO items (job_id, file_id, source_path, r2_key, expected_size, payload, state, error, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, file_id) DO NOTHING`,
+        jobId,
+        item.fileId,
+        item.sourcePath,
+        item.r2Key,
+        item.expectedSize,
+        JSON.stringify(item.payload),
+        item.failure ? "failed" : "pending",
+        item.failure?.reason ?? null,
+        item.failure?.detail ?? null,
+      );
+      if (cursor.rowsWritten === 0) duplicates.push(item.fileId);
+    }
+    return duplicates;
+  }
+
+  counts(jobId: string): Record<ItemState, number> & { total: number; bytesDone: number; bytesKnown: number } {
+    const out = { pending: 0, leased: 0, done: 0, failed: 0, total: 0, bytesDone: 0, bytesKnown: 0 };
+    const rows = this.sql.exec<{ state: ItemState; n: number; done_bytes: number; known_bytes: number }>(
+      `SELECT state, count(*) AS n, coalesce(sum(bytes), 0) AS done_bytes,
+              coalesce(sum(coalesce(bytes, expected_size)), 0) AS known_bytes
+       FROM items WHERE job_id = ? GROUP BY state`,
+      jobId,
+    );
+    for (const row of rows) {
+      if (!ITEM_STATES.includes(row.state)) continue;
+      out[row.state] = row.n;
+      out.total += row.n;
+      out.bytesKnown += row.known_bytes;
+      if (row.state === "done") out.bytesDone += row.done_bytes;
+    }
+    return out;
+  }
+
+  openCount(jobId: string): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state IN ('pending', 'leased')`, jobId).one().n;
+  }
+
+  leasedCount(jobId: string): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'leased'`, jobId).one().n;
+  }
+
+  /** Leases up to `limit` ready items, oldest first, counting the attempt now. */
+  lease(jobId: string, limit: number, now: number, leaseMs: number): LeasedItem[] {
+    if (limit <= 0) return [];
+    const rows = this.sql
+      .exec<{ file_id: string; attempts: number; source_path: string | null; r2_key: string; expected_size: number | null; payload: string }>(
+        `UPDATE items SET state = 'leased', attempts = attempts + 1, lease_until = ?
+         WHERE rowid IN (SELECT rowid FROM items WHERE job_id = ? AND state = 'pending' AND not_before <= ?
+                         ORDER BY rowid LIMIT ?)
+         RETURNING file_id, attempts, source_path, r2_key, expected_size, payload`,
+        now + leaseMs,
+        jobId,
+        now,
+        limit,
+      )
+      .toArray();
+    return rows.map((r) => ({
+      fileId: r.file_id,
+      attempt: r.attempts,
+      sourcePath: r.source_path,
+      r2Key: r.r2_key,
+      expectedSize: r.expected_size,
+      payload: JSON.parse(r.payload),
+    }));
+  }
+
+  /** Gives back leases that could not be sent; the attempt does not count. */
+  unlease(jobId: string, fileIds: readonly string[], notBefore: number): void {
+    for (const fileId of fileIds) {
+      this.sql.exec(
+        `UPDATE items SET state = 'pending', attempts = attempts - 1, lease_until = NULL, not_before = ?
+         WHERE job_id = ? AND file_id = ? AND state = 'leased'`,
+        notBefore,
+        jobId,
+        fileId,
+      );
+    }
+  }
+
+  /** Leases whose consumer never reported go back to pending (or fail, if out of attempts). */
+  expireLeases(jobId: string, now: number, settings: JobSettings): number {
+    const expired = this.sql
+      .exec<{ file_id: string; attempts: number }>(
+        `SELECT file_id, attempts FROM items WHERE job_id = ? AND state = 'leased' AND lease_until <= ? LIMIT 1000`,
+        jobId,
+        now,
+      )
+      .toArray();
+    for (const item of expired) {
+      this.#retryOrFail(jobId, item.file_id, item.attempts, "timeout", "lease expired before the consumer reported", now, settings, "leased");
+    }
+    return expired.length;
+  }
+
+  /** Applies one consumer report. Returns whether it changed the ledger. */
+  apply(report: ItemReport, now: number, settings: JobSettings): boolean {
+    if (report.outcome === "done") {
+      // A success is accepted from any attempt, even one whose lease was re-issued: the copy is real.
+      return (
+        this.sql.exec(
+          `UPDATE items SET state = 'done', bytes = ?, sha256 = ?, error = NULL, detail = NULL, lease_until = NULL
+           WHERE job_id = ? AND file_id = ? AND state IN ('pending', 'leased')`,
+          report.bytes,
+          report.sha256,
+          report.jobId,
+          report.fileId,
+        ).rowsWritten > 0
+      );
+    }
+    // A failure counts only for the attempt that holds the lease; stale ones are ignored.
+    const current = this.sql
+      .exec<{ attempts: number }>(`SELECT attempts FROM items WHERE job_id = ? AND file_id = ? AND state = 'leased'`, report.jobId, report.fileId)
+      .toArray()[0];
+    if (!current || current.attempts !== report.attempt) return false;
+    return this.#retryOrFail(report.jobId, report.fileId, current.attempts, report.reason, report.detail, now, settings, "leased");
+  }
+
+  #retryOrFail(
+    jobId: string,
+    fileId: string,
+    attempts: number,
+    reason: FailureReason,
+    detail: string,
+    now: number,
+    settings: JobSettings,
+    fromState: ItemState,
+  ): boolean {
+    const retry = TRANSIENT_REASONS.has(reason) && attempts < settings.maxAttempts;
+    return (
+      this.sql.exec(
+        `UPDATE items SET state = ?, not_before = ?, lease_until = NULL, error = ?, detail = ?
+         WHERE job_id = ? AND file_id = ? AND state = ?`,
+        retry ? "pending" : "failed",
+        retry ? now + backoffMs(attempts, settings) : 0,
+        reason,
+        detail.slice(0, 500),
+        jobId,
+        fileId,
+        fromState,
+      ).rowsWritten > 0
+    );
+  }
+
+  markFailed(jobId: string, fileId: string, reason: FailureReason, detail: string): void {
+    this.sql.exec(
+      `UPDATE items SET state = 'failed', error = ?, detail = ? WHERE job_id = ? AND file_id = ? AND state = 'done'`,
+      reason,
+      detail.slice(0, 500),
+      jobId,
+      fileId,
+    );
+  }
+
+  /** Failed items that a retry can fix go back to pending with fresh attempts. */
+  requeueFailed(jobId: string): { requeued: number; kept: number } {
+    const placeholders = PLANNING_REASONS.map(() => "?").join(", ");
+    const requeued = this.sql.exec(
+      `UPDATE items SET state = 'pending', attempts = 0, not_before = 0, error = NULL, detail = NULL
+       WHERE job_id = ? AND state = 'failed' AND error NOT IN (${placeholders})`,
+      jobId,
+      ...PLANNING_REASONS,
+    ).rowsWritten;
+    const kept = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'failed'`, jobId).one().n;
+    return { requeued, kept };
+  }
+
+  /** The earliest lease expiry and the earliest moment a pending item becomes ready. */
+  deadlines(jobId: string): { leaseUntil: number | null; readyAt: number | null } {
+    const row = this.sql
+      .exec<{ lease_until: number | null; ready_at: number | null }>(
+        `SELECT (SELECT min(lease_until) FROM items WHERE job_id = ?1 AND state = 'leased') AS lease_until,
+                (SELECT min(not_before) FROM items WHERE job_id = ?1 AND state = 'pending') AS ready_at`,
+        jobId,
+      )
+      .one();
+    return { leaseUntil: row.lease_until, readyAt: row.ready_at };
+  }
+
+  /** Done items after `afterFileId`, in file id order (for reconciliation against D1). */
+  doneAfter(jobId: string, afterFileId: string, limit: number): { fileId: string; bytes: number; sha256: string }[] {
+    return this.sql
+      .exec<{ file_id: string; bytes: number; sha256: string }>(
+        `SELECT file_id, bytes, sha256 FROM items WHERE job_id = ? AND state = 'done' AND file_id > ? ORDER BY file_id LIMIT ?`,
+        jobId,
+        afterFileId,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ fileId: r.file_id, bytes: r.bytes, sha256: r.sha256 }));
+  }
+
+  recordRowError(jobId: string, table: string, line: number, error: string): void {
+    this.sql.exec(
+      `INSERT INTO row_errors (job_id, export_table, line, error) VALUES (?, ?, ?, ?)
+       ON CONFLICT (job_id, export_table, line) DO UPDATE SET error = excluded.error`,
+      jobId,
+      table,
+      line,
+      error.slice(0, 500),
+    );
+  }
+
+  rowErrorCount(jobId: string): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM row_errors WHERE job_id = ?`, jobId).one().n;
+  }
+
+  failures(jobId: string, limit: number, offset: number): Failure[] {
+    return this.sql
+      .exec<{ kind: "item" | "row"; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number }>(
+        `SELECT 'row' AS kind, NULL AS file_id, export_table AS tbl, line, NULL AS source, 'invalid_row' AS reason, error AS detail, 0 AS attempts
+           FROM row_errors WHERE job_id = ?1
+         UNION ALL
+         SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts
+           FROM items WHERE job_id = ?1 AND state = 'failed'
+         ORDER BY kind DESC, tbl, line, file_id
+         LIMIT ?2 OFFSET ?3`,
+        jobId,
+        limit,
+        offset,
+      )
+      .toArray()
+      .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts }));
+  }
+}
+
+/** Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped. */
+export function backoffMs(attempts: number, settings: Pick<JobSettings, "retryBaseMs" | "retryMaxMs">): number {
+  const ceiling = Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}

@@ -1,0 +1,71 @@
+import { CsvChunkParser } from "../lib/csv";
+
+export interface CsvShape {
+  rowCount: number;
+  columnCount: number;
+  columns: string[];
+}
+
+export interface TapResult {
+  bytes: number;
+  sha256: string;
+  shape: CsvShape;
+}
+
+export class TooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`body exceeds ${limit} bytes`);
+  }
+}
+
+/**
+ * A pass-through stream that counts bytes, hashes them with SHA-256 (crypto.DigestStream) and
+ * counts CSV rows and columns as the bytes go by, so one read of a body yields all three.
+ * It errors as soon as more than `limit` bytes have passed.
+ */
+export class ContentTap {
+  readonly #digest = new crypto.DigestStream("SHA-256");
+  readonly #hash = this.#digest.getWriter();
+  readonly #csv = new CsvChunkParser();
+  #bytes = 0;
+  #records = 0;
+  #columns: string[] | null = null;
+
+  constructor(private readonly limit: number) {}
+
+  /** Bytes that have passed so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  stream(): TransformStream<Uint8Array, Uint8Array> {
+    return new TransformStream({
+      transform: async (chunk, controller) => {
+        this.#bytes += chunk.byteLength;
+        if (this.#bytes > this.limit) throw new TooLargeError(this.limit);
+        this.#count(this.#csv.push(chunk));
+        await this.#hash.write(chunk.slice());
+        controller.enqueue(chunk);
+      },
+    });
+  }
+
+  /** Call once the stream has been fully read. */
+  async result(): Promise<TapResult> {
+    this.#count(this.#csv.end());
+    await this.#hash.close();
+    const digest = new Uint8Array(await this.#digest.digest);
+    const columns = this.#columns ?? [];
+    return {
+      bytes: this.#bytes,
+      sha256: [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      shape: { rowCount: Math.max(0, this.#records - 1), columnCount: columns.length, columns },
+    };
+  }
+
+  #count(records: { fields: string[] }[]): void {
+    if (records.length === 0) return;
+    this.#columns ??= records[0]!.fields.map((f) => f.trim());
+    this.#records += records.length;
+  }
+}

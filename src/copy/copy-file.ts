@@ -1,0 +1,146 @@
+import type { Env } from "../env";
+import { maxFileSize } from "../env";
+import { d1Message } from "../coordinator/d1-import";
+import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
+import { ContentTap, TooLargeError, type TapResult } from "./content-tap";
+import { upsertFileRow } from "./files-row";
+import type { CopyItem, FailureReason } from "./messages";
+import { putStream } from "./r2-writer";
+
+export type ItemOutcome = { ok: true; bytes: number; sha256: string; wrote: boolean } | { ok: false; reason: FailureReason; detail: string };
+
+/** What D1 already says about a file, if it was copied before. */
+export interface KnownCopy {
+  size: number;
+  checksum: string;
+}
+
+class ItemFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/**
+ * Copies one legacy file: fetch from the legacy origin only, stream into R2 with a known length
+ * while hashing and counting CSV shape, then upsert the D1 row. If R2 already holds this file with
+ * the same SHA-256, the body is only hashed and the object is not rewritten.
+ */
+export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, known: KnownCopy | undefined): Promise<ItemOutcome> {
+  try {
+    const url = sourceUrl(env, item.sourcePath);
+    const limit = maxFileSize(env);
+    if (known && (await sameObjectInR2(env, item.r2Key, known))) {
+      const check = await download(url, item, limit, timeoutMs, null);
+      if (check.result.sha256 === known.checksum && check.result.bytes === known.size) {
+        await upsertRow(env, item, check.result);
+        return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, wrote: false };
+      }
+    }
+    const copied = await download(url, item, limit, timeoutMs, (body, length) =>
+      putStream(env.FILES, item.r2Key, body, length, {
+        httpMetadata: { contentType: "text/csv" },
+        customMetadata: { fileId: item.fileId, legacyId: String(item.record.legacyId) },
+      }),
+    );
+    await upsertRow(env, item, copied.result);
+    return { ok: true, bytes: copied.result.bytes, sha256: copied.result.sha256, wrote: true };
+  } catch (e) {
+    if (e instanceof ItemFailure) return { ok: false, reason: e.reason, detail: e.message };
+    return { ok: false, reason: "storage", detail: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function sourceUrl(env: Env, sourcePath: string): URL {
+  const root = env.LEGACY_MEDIA_ROOT.replace(/\/+$/, "");
+  const checked = relativeMediaPath(`${root}/${sourcePath}`, root);
+  if (!checked.ok) throw new ItemFailure("unsafe_path", checked.detail);
+  return legacySourceUrl(checked.relativePath, { origin: env.LEGACY_ORIGIN, mediaUrl: env.LEGACY_MEDIA_URL, mediaRoot: root });
+}
+
+async function sameObjectInR2(env: Env, key: string, known: KnownCopy): Promise<boolean> {
+  const head = await env.FILES.head(key);
+  return head !== null && head.size === known.size;
+}
+
+type Sink = (body: ReadableStream<Uint8Array>, length: number | null) => Promise<void>;
+
+/**
+ * Fetches the source and reads its whole body through a ContentTap, into `sink` or (null) nowhere.
+ * Classifies every way it can go wrong into a failure reason.
+ */
+async function download(url: URL, item: CopyItem, limit: number, timeoutMs: number, sink: Sink | null): Promise<{ result: TapResult }> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: "manual", signal });
+  } catch (e) {
+    throw signal.aborted ? new ItemFailure("timeout", `no response within ${timeoutMs} ms`) : new ItemFailure("network", errorText(e));
+  }
+  const length = contentLength(response);
+  try {
+    checkResponse(response, length, item, limit);
+  } catch (e) {
+    await response.body?.cancel().catch(() => {});
+    throw e;
+  }
+  const tap = new ContentTap(limit);
+  const tapped = (response.body ?? emptyBody()).pipeThrough(tap.stream());
+  try {
+    if (sink) await sink(tapped, length);
+    else await tapped.pipeTo(new WritableStream());
+  } catch (e) {
+    if (e instanceof TooLargeError) throw new ItemFailure("too_large", `body exceeds MAX_FILE_SIZE (${limit} bytes)`);
+    if (signal.aborted) throw new ItemFailure("timeout", `body not complete within ${timeoutMs} ms`);
+    const seen = tap.bytes;
+    if (length !== null && seen < length) throw new ItemFailure("truncated", `received ${seen} of ${length} bytes`);
+    if (sink && seen === length) throw new ItemFailure("storage", `R2 write failed: ${errorText(e)}`);
+    throw new ItemFailure("network", errorText(e));
+  }
+  const result = await tap.result();
+  if (length !== null && result.bytes !== length) throw new ItemFailure("truncated", `received ${result.bytes} of ${length} bytes`);
+  if (item.expectedSize !== null && result.bytes !== item.expectedSize) {
+    throw new ItemFailure("length_mismatch", `received ${result.bytes} bytes, the legacy row declares ${item.expectedSize}`);
+  }
+  return { result };
+}
+
+function checkResponse(response: Response, length: number | null, item: CopyItem, limit: number): void {
+  const { status } = response;
+  if (status >= 300 && status < 400) throw new ItemFailure("redirect", `HTTP ${status} to ${response.headers.get("location") ?? "?"}; redirects are not followed`);
+  if (status === 404 || status === 410) throw new ItemFailure("not_found", `HTTP ${status}`);
+  if (status === 429) throw new ItemFailure("http_429", "HTTP 429");
+  if (status >= 500) throw new ItemFailure("http_5xx", `HTTP ${status}`);
+  if (status !== 200) throw new ItemFailure("http_4xx", `HTTP ${status}`);
+  if (length !== null && length > limit) throw new ItemFailure("too_large", `Content-Length ${length} exceeds MAX_FILE_SIZE (${limit} bytes)`);
+  if (length !== null && item.expectedSize !== null && length !== item.expectedSize) {
+    throw new ItemFailure("length_mismatch", `Content-Length ${length}, the legacy row declares ${item.expectedSize}`);
+  }
+}
+
+function contentLength(response: Response): number | null {
+  const header = response.headers.get("content-length");
+  if (header === null || !/^\d+$/.test(header.trim())) return null;
+  return Number(header);
+}
+
+async function upsertRow(env: Env, item: CopyItem, copy: TapResult): Promise<void> {
+  try {
+    await upsertFileRow(env.DB, item.fileId, item.r2Key, item.record, copy).run();
+  } catch (e) {
+    const message = d1Message(e);
+    if (/FOREIGN KEY/i.test(message)) throw new ItemFailure("unknown_user", `user ${item.record.userId} is not in D1`);
+    throw new ItemFailure("storage", `D1 write failed: ${message}`);
+  }
+}
+
+function emptyBody(): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start: (c) => c.close() });
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,31 @@
+import type { MigrationCoordinator } from "./coordinator/coordinator";
+import type { CopyMessage } from "./copy/messages";
+
+export interface Env {
+  DB: D1Database;
+  FILES: R2Bucket;
+  AUTH_TOKENS: KVNamespace;
+  COORDINATOR: DurableObjectNamespace<MigrationCoordinator>;
+  COPY_QUEUE: Queue<CopyMessage>;
+  /** Origin of the legacy Django site, e.g. https://legacy.example.com. The only host the engine fetches. */
+  LEGACY_ORIGIN: string;
+  /** Django MEDIA_URL: the path under LEGACY_ORIGIN where MEDIA_ROOT is served, e.g. /media/. */
+  LEGACY_MEDIA_URL: string;
+  /** Django MEDIA_ROOT on the legacy server, e.g. /app/media. file_path values must lie under it. */
+  LEGACY_MEDIA_ROOT: string;
+  /** Largest file the engine copies, in bytes (decimal string). */
+  MAX_FILE_SIZE: string;
+  /** Bearer token for /admin/*. A secret: .dev.vars locally, `wrangler secret put` in deployments. */
+  ADMIN_TOKEN: string;
+}
+
+export const COORDINATOR_NAME = "primary";
+
+export function coordinator(env: Env) {
+  return env.COORDINATOR.getByName(COORDINATOR_NAME);
+}
+
+export function maxFileSize(env: Env): number {
+  const n = Number(env.MAX_FILE_SIZE);
+  return Number.isSafeInteger(n) && n > 0 ? n : 50 * 1024 * 1024;
+}

@@ -1,0 +1,41 @@
+import type { z } from "zod";
+
+/** An error that becomes a 4xx response naming the field at fault. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function jsonResponse(body: unknown, status = 200, headers: HeadersInit = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+}
+
+export function errorResponse(status: number, error: string, field?: string): Response {
+  return jsonResponse(field === undefined ? { error } : { error, field }, status);
+}
+
+/** Parses a JSON body against a schema; bad JSON or a failing field is a 400 naming it. */
+export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
+  let body: unknown;
+  try {
+    body = await request.json();
+  } catch {
+    throw new HttpError(400, "body is not valid JSON", "body");
+  }
+  return parseWith(schema, body, "body");
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const path = issue.path.map(String);
+  if (issue.code === "unrecognized_keys") path.push(...issue.keys);
+  const field = path.join(".") || where;
+  throw new HttpError(400, `${field}: ${issue.message}`, field);
+}

@@ -1,0 +1,25 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { generateCorpus } from "./legacy-origin/corpus";
+import { startLegacyOrigin } from "./legacy-origin/server";
+import { TEST_MAX_FILE_SIZE, TEST_MEDIA_ROOT } from "./config";
+
+/** Starts the fixture legacy origin on 127.0.0.1 for the whole run. */
+export default async function setup(project: TestProject) {
+  const diskRoot = mkdtempSync(join(tmpdir(), "legacy-media-"));
+  const corpus = generateCorpus({ diskRoot, mediaRoot: TEST_MEDIA_ROOT, users: 8, files: 24, maxFileSize: TEST_MAX_FILE_SIZE });
+  const origin = await startLegacyOrigin(corpus, diskRoot);
+  project.provide("legacyOrigin", origin.url);
+  return async () => {
+    await origin.close();
+    rmSync(diskRoot, { recursive: true, force: true });
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    legacyOrigin: string;
+  }
+}

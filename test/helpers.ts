@@ -1,0 +1,91 @@
+import { inject } from "vitest";
+import { exports } from "cloudflare:workers";
+import type { JobView } from "../src/coordinator/model";
+import type { Corpus } from "./legacy-origin/corpus";
+import type { FaultRule, OriginStats } from "./legacy-origin/server";
+import { TEST_ADMIN_TOKEN } from "./config";
+
+export const originUrl = inject("legacyOrigin");
+
+/** A request to the Worker under test, through its real fetch handler. */
+export function worker(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`https://list-cutter.test${path}`, init));
+}
+
+/** An authenticated operator request. */
+export function admin(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${TEST_ADMIN_TOKEN}`);
+  return worker(path, { ...init, headers });
+}
+
+export async function adminJson<T = any>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const res = await admin(path, init);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+export function postJson(path: string, body: unknown): Promise<{ status: number; body: any }> {
+  return adminJson(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+}
+
+export async function corpus(): Promise<Corpus> {
+  return (await fetch(`${originUrl}/__corpus`)).json();
+}
+
+/** Uploads an export table through the operator API. */
+export async function putExport(set: string, table: string, csv: string): Promise<Response> {
+  return admin(`/admin/exports/${set}/${table}`, { method: "PUT", body: csv, headers: { "content-type": "text/csv" } });
+}
+
+/** Uploads the fixture origin's exports (`files`: main = within the size limit, all = with the oversize one). */
+export async function uploadCorpusExports(set: string, files: "main" | "all" = "main"): Promise<void> {
+  for (const table of ["users", "files", "filters"]) {
+    const csv = await (await fetch(`${originUrl}/__exports/${table}.csv?files=${files}`)).text();
+    const res = await putExport(set, table, csv);
+    if (res.status !== 201) throw new Error(`upload of ${table} failed: ${res.status} ${await res.text()}`);
+  }
+}
+
+export async function setFaults(rules: FaultRule[]): Promise<void> {
+  await fetch(`${originUrl}/__faults`, { method: "PUT", body: JSON.stringify(rules) });
+}
+
+export async function clearFaults(): Promise<void> {
+  await fetch(`${originUrl}/__faults`, { method: "DELETE" });
+}
+
+export async function originStats(): Promise<OriginStats> {
+  return (await fetch(`${originUrl}/__stats`)).json();
+}
+
+export async function resetOriginStats(): Promise<void> {
+  await fetch(`${originUrl}/__stats`, { method: "DELETE" });
+}
+
+export async function startJob(body: Record<string, unknown>): Promise<string> {
+  const res = await postJson("/admin/jobs", body);
+  if (res.status !== 201) throw new Error(`job not created: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+const TERMINAL = ["completed", "completed_with_failures", "failed", "cancelled"];
+
+/** Polls the job until `until` holds (default: a terminal state), or fails after `timeoutMs`. */
+export async function waitForJob(id: string, until: (job: JobView) => boolean = (j) => TERMINAL.includes(j.state), timeoutMs = 45_000): Promise<JobView> {
+  const deadline = Date.now() + timeoutMs;
+  let job: JobView | undefined;
+  while (Date.now() < deadline) {
+    job = (await adminJson<JobView>(`/admin/jobs/${id}`)).body;
+    if (until(job)) return job;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`job ${id} did not reach the expected state in ${timeoutMs} ms; last seen: ${JSON.stringify(job)}`);
+}
+
+export async function sha256Hex(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const digest = new crypto.DigestStream("SHA-256");
+  await stream.pipeTo(digest);
+  return [...new Uint8Array(await digest.digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export const fastRetries = { retryBaseMs: 50, retryMaxMs: 200, leaseSeconds: 30, fetchTimeoutMs: 5_000 };

@@ -1,0 +1,159 @@
+import { createReadStream, statSync } from "node:fs";
+import http from "node:http";
+import { join, normalize } from "node:path";
+import type { Corpus } from "./corpus";
+import { exportCsv } from "./corpus";
+
+/**
+ * The fixture legacy origin: serves MEDIA_ROOT under /media/ like the Django deployment, with
+ * switchable faults, plus a small control API (/__*) for the tests.
+ */
+
+export type FaultKind = "status" | "slow" | "truncate" | "wrong-length" | "reset";
+
+export interface FaultRule {
+  /** Applies to media paths containing this text. */
+  match: string;
+  kind: FaultKind;
+  /** For kind "status". */
+  status?: number;
+  /** For kind "slow": pause between 16 KiB chunks. */
+  delayMs?: number;
+  /** Fire this many times, then serve normally (default: always). */
+  times?: number;
+}
+
+export interface OriginStats {
+  requests: number;
+  inFlight: number;
+  maxInFlight: number;
+  byPath: Record<string, number>;
+}
+
+export interface LegacyOrigin {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port = 0): Promise<LegacyOrigin> {
+  let faults: (FaultRule & { fired: number })[] = [];
+  let stats: OriginStats = { requests: 0, inFlight: 0, maxInFlight: 0, byPath: {} };
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://origin");
+    try {
+      if (url.pathname.startsWith("/media/")) return serveMedia(url.pathname.slice("/media/".length), req, res);
+      if (url.pathname === "/__corpus") return json(res, corpus);
+      if (url.pathname.startsWith("/__exports/")) {
+        const table = url.pathname.slice("/__exports/".length).replace(/\.csv$/, "") as "users" | "files" | "filters";
+        if (!["users", "files", "filters"].includes(table)) return json(res, { error: "unknown table" }, 404);
+        const which = url.searchParams.get("files") ?? "main";
+        const files = which === "all" ? corpus.files : corpus.files.filter((f) => !f.oversize);
+        res.writeHead(200, { "content-type": "text/csv" });
+        return res.end(exportCsv(corpus, table, files));
+      }
+      if (url.pathname === "/__faults" && req.method === "PUT") {
+        faults = (JSON.parse(await readBody(req)) as FaultRule[]).map((f) => ({ ...f, fired: 0 }));
+        return json(res, { faults });
+      }
+      if (url.pathname === "/__faults" && req.method === "DELETE") {
+        faults = [];
+        return json(res, { faults });
+      }
+      if (url.pathname === "/__stats" && req.method === "GET") return json(res, stats);
+      if (url.pathname === "/__stats" && req.method === "DELETE") {
+        stats = { requests: 0, inFlight: stats.inFlight, maxInFlight: stats.inFlight, byPath: {} };
+        return json(res, stats);
+      }
+      json(res, { error: "not found" }, 404);
+    } catch (e) {
+      json(res, { error: String(e) }, 500);
+    }
+  });
+
+  function serveMedia(relative: string, req: http.IncomingMessage, res: http.ServerResponse) {
+    const decoded = decodeURIComponent(relative);
+    stats.requests++;
+    stats.byPath[decoded] = (stats.byPath[decoded] ?? 0) + 1;
+    stats.inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    let counted = true;
+    const done = () => {
+      if (counted) stats.inFlight--;
+      counted = false;
+    };
+    res.on("close", done);
+
+    const path = normalize(join(diskRoot, decoded));
+    if (!path.startsWith(diskRoot + "/")) return json(res, { error: "outside media root" }, 403);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return json(res, { error: "not found" }, 404);
+    }
+    const fault = faults.find((f) => decoded.includes(f.match) && (f.times === undefined || f.fired < f.times));
+    if (fault) fault.fired++;
+    switch (fault?.kind) {
+      case "status":
+        return json(res, { error: "injected" }, fault.status ?? 500);
+      case "reset":
+        return req.socket.destroy();
+      case "truncate": {
+        res.writeHead(200, { "content-type": "text/csv", "content-length": size });
+        const half = createReadStream(path, { start: 0, end: Math.max(0, Math.floor(size / 2) - 1) });
+        half.on("data", (c) => res.write(c));
+        half.on("end", () => setTimeout(() => req.socket.destroy(), 20));
+        return;
+      }
+      case "wrong-length": {
+        res.writeHead(200, { "content-type": "text/csv", "content-length": size + 100 });
+        const all = createReadStream(path);
+        all.on("data", (c) => res.write(c));
+        all.on("end", () => setTimeout(() => req.socket.destroy(), 20));
+        return;
+      }
+      case "slow": {
+        res.writeHead(200, { "content-type": "text/csv", "content-length": size });
+        const stream = createReadStream(path, { highWaterMark: 16 * 1024 });
+        stream.on("data", (chunk) => {
+          stream.pause();
+          res.write(chunk);
+          setTimeout(() => stream.resume(), fault.delayMs ?? 1_000);
+        });
+        stream.on("end", () => res.end());
+        res.on("close", () => stream.destroy());
+        return;
+      }
+      default:
+        res.writeHead(200, { "content-type": "text/csv", "content-length": size });
+        createReadStream(path).pipe(res);
+    }
+  }
+
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const address = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function json(res: http.ServerResponse, body: unknown, status = 200) {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
