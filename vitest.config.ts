@@ -20,6 +20,8 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     include: ["test/**/*.test.ts"],
+    // The fixture origin (and its fault switches) is shared by the whole run: one file at a time.
+    fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -196,12 +196,13 @@ export class Ledger {
   /** Failed items that a retry can fix go back to pending with fresh attempts. */
   requeueFailed(jobId: string): { requeued: number; kept: number } {
     const placeholders = PLANNING_REASONS.map(() => "?").join(", ");
+    // Counted with RETURNING: rowsWritten also counts index rows.
     const requeued = this.sql.exec(
       `UPDATE items SET state = 'pending', attempts = 0, not_before = 0, error = NULL, detail = NULL
-       WHERE job_id = ? AND state = 'failed' AND error NOT IN (${placeholders})`,
+       WHERE job_id = ? AND state = 'failed' AND error NOT IN (${placeholders}) RETURNING file_id`,
       jobId,
       ...PLANNING_REASONS,
-    ).rowsWritten;
+    ).toArray().length;
     const kept = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'failed'`, jobId).one().n;
     return { requeued, kept };
   }

@@ -38,8 +38,9 @@ export class ContentTap {
     return this.#bytes;
   }
 
-  stream(): TransformStream<Uint8Array, Uint8Array> {
-    return new TransformStream({
+  /** `source` as it passes through the tap. A source error reaches the reader, not the event loop. */
+  tap(source: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const transform = new TransformStream<Uint8Array, Uint8Array>({
       transform: async (chunk, controller) => {
         this.#bytes += chunk.byteLength;
         if (this.#bytes > this.limit) throw new TooLargeError(this.limit);
@@ -48,6 +49,8 @@ export class ContentTap {
         controller.enqueue(chunk);
       },
     });
+    source.pipeTo(transform.writable).catch(() => {});
+    return transform.readable;
   }
 
   /** Call once the stream has been fully read. */

@@ -88,7 +88,7 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
     throw e;
   }
   const tap = new ContentTap(limit);
-  const tapped = (response.body ?? emptyBody()).pipeThrough(tap.stream());
+  const tapped = tap.tap(response.body ?? emptyBody());
   try {
     if (sink) await sink(tapped, length);
     else await tapped.pipeTo(new WritableStream());

@@ -12,7 +12,7 @@ export async function verifyObject(bucket: R2Bucket, item: VerifyItem): Promise<
   }
   const tap = new ContentTap(Number.MAX_SAFE_INTEGER);
   try {
-    await object.body.pipeThrough(tap.stream()).pipeTo(new WritableStream());
+    await tap.tap(object.body).pipeTo(new WritableStream());
   } catch (e) {
     return { ok: false, reason: "storage", detail: `R2 read failed: ${e instanceof Error ? e.message : String(e)}` };
   }
