@@ -3,5 +3,9 @@ import type { Env as WorkerEnv } from "../src/env";
 declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {}
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+      durableNamespaces: "MigrationCoordinator";
+    }
   }
 }

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { generateCorpus } from "./legacy-origin/corpus";
-import { startLegacyOrigin } from "./legacy-origin/server";
-import { TEST_MAX_FILE_SIZE, TEST_MEDIA_ROOT } from "./config";
+import { generateCorpus } from "./legacy-origin/corpus.ts";
+import { startLegacyOrigin } from "./legacy-origin/server.ts";
+import { TEST_MAX_FILE_SIZE, TEST_MEDIA_ROOT } from "./config.ts";
 
 /** Starts the fixture legacy origin on 127.0.0.1 for the whole run. */
 export default async function setup(project: TestProject) {
@@ -16,10 +16,4 @@ export default async function setup(project: TestProject) {
     await origin.close();
     rmSync(diskRoot, { recursive: true, force: true });
   };
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    legacyOrigin: string;
-  }
 }

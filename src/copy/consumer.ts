@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import { existingFileChecksums } from "../coordinator/reconcile";
-import { mapWithConcurrency } from "../lib/concurrency";
+import { Semaphore } from "../lib/concurrency";
 import { copyFile, type ItemOutcome } from "./copy-file";
 import type { CopyItem, CopyMessage, ItemReport, VerifyItem } from "./messages";
 import { verifyObject } from "./verify-object";
@@ -17,43 +17,56 @@ const messageShape = z.object({
 });
 
 /**
- * Queue consumer: copies (or verifies) every item of every message in the batch with bounded
- * concurrency, then reports all results to the coordinator in one call. The coordinator's ledger
- * owns retries, so messages are acked once reported; only a failed report makes the queue
- * redeliver, and a redelivered copy is harmless.
+ * Queue consumer: copies (or verifies) the items of every message in the batch from one pool of
+ * bounded concurrency, and reports each message to the coordinator as soon as its own items are
+ * done, so a slow file never holds back the results of another message. The coordinator's ledger
+ * owns retries: a message is acked once reported, and only a failed report makes the queue
+ * redeliver it, which is harmless.
  */
 export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const work: { message: Message<unknown>; body: CopyMessage; item: CopyItem | VerifyItem }[] = [];
+  const messages: { message: Message<unknown>; body: CopyMessage }[] = [];
   for (const message of batch.messages) {
     const parsed = messageShape.safeParse(message.body);
-    if (!parsed.success) {
+    if (parsed.success) messages.push({ message, body: message.body as CopyMessage });
+    else {
       console.error(`dropping malformed copy message ${message.id}: ${parsed.error.message}`);
       message.ack();
-      continue;
     }
-    const body = message.body as CopyMessage;
-    for (const item of body.items) work.push({ message, body, item });
   }
-  if (work.length === 0) return;
+  if (messages.length === 0) return;
 
-  const copyIds = work.filter((w) => w.body.kind === "copy").map((w) => w.item.fileId);
-  const known = new Map<string, { size: number; checksum: string }>();
-  for (let i = 0; i < copyIds.length; i += 90) {
-    for (const [id, row] of await existingFileChecksums(env.DB, copyIds.slice(i, i + 90))) known.set(id, row);
-  }
-  const concurrency = Math.max(...work.map((w) => w.body.concurrency));
-  const outcomes = await mapWithConcurrency(work, concurrency, ({ body, item }) =>
-    body.kind === "copy" ? copyFile(env, item as CopyItem, body.fetchTimeoutMs, known.get(item.fileId)) : verifyObject(env.FILES, item as VerifyItem),
+  const known = await knownCopies(env, messages.flatMap(({ body }) => (body.kind === "copy" ? body.items.map((i) => i.fileId) : [])));
+  const pool = new Semaphore(Math.max(...messages.map(({ body }) => body.concurrency)));
+  const stub = coordinator(env);
+  await Promise.all(
+    messages.map(async ({ message, body }) => {
+      const reports = await Promise.all(
+        (body.items as (CopyItem | VerifyItem)[]).map((item) =>
+          pool.run(async () => {
+            const outcome =
+              body.kind === "copy" ? await copyFile(env, item as CopyItem, body.fetchTimeoutMs, known.get(item.fileId)) : await verifyObject(env.FILES, item as VerifyItem);
+            return toReport(body.jobId, item, outcome);
+          }),
+        ),
+      );
+      try {
+        await stub.report(reports);
+        message.ack();
+      } catch (e) {
+        console.error(`reporting message ${message.id} failed; it will be redelivered:`, e);
+        message.retry({ delaySeconds: REPORT_RETRY_SECONDS });
+      }
+    }),
   );
-  const reports = work.map(({ body, item }, i) => toReport(body.jobId, item, outcomes[i]!));
-  const messages = [...new Set(work.map((w) => w.message))];
-  try {
-    await coordinator(env).report(reports);
-    for (const message of messages) message.ack();
-  } catch (e) {
-    console.error("reporting to the coordinator failed; the batch will be redelivered:", e);
-    for (const message of messages) message.retry({ delaySeconds: REPORT_RETRY_SECONDS });
+}
+
+/** What D1 already records for these files (to skip rewriting identical objects). */
+async function knownCopies(env: Env, fileIds: string[]): Promise<Map<string, { size: number; checksum: string }>> {
+  const known = new Map<string, { size: number; checksum: string }>();
+  for (let i = 0; i < fileIds.length; i += 90) {
+    for (const [id, row] of await existingFileChecksums(env.DB, fileIds.slice(i, i + 90))) known.set(id, row);
   }
+  return known;
 }
 
 function toReport(jobId: string, item: { fileId: string; attempt: number }, outcome: ItemOutcome): ItemReport {

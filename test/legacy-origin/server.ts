@@ -1,8 +1,8 @@
 import { createReadStream, statSync } from "node:fs";
 import http from "node:http";
 import { join, normalize } from "node:path";
-import type { Corpus } from "./corpus";
-import { exportCsv } from "./corpus";
+import type { Corpus } from "./corpus.ts";
+import { exportCsv } from "./corpus.ts";
 
 /**
  * The fixture legacy origin: serves MEDIA_ROOT under /media/ like the Django deployment, with
@@ -53,7 +53,7 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
         return res.end(exportCsv(corpus, table, files));
       }
       if (url.pathname === "/__faults" && req.method === "PUT") {
-        faults = (JSON.parse(await readBody(req)) as FaultRule[]).map((f) => ({ ...f, fired: 0 }));
+        faults = (JSON.parse(await readBody(req)) as FaultRule[]).map((f: FaultRule) => ({ ...f, fired: 0 }));
         return json(res, { faults });
       }
       if (url.pathname === "/__faults" && req.method === "DELETE") {
