@@ -9,6 +9,8 @@ export interface CsvShape {
 export interface TapResult {
   bytes: number;
   sha256: string;
+  /** MD5 too: R2 reports it as the ETag of a single-part object, which proves what R2 holds. */
+  md5: string;
   shape: CsvShape;
 }
 
@@ -19,13 +21,14 @@ export class TooLargeError extends Error {
 }
 
 /**
- * A pass-through stream that counts bytes, hashes them with SHA-256 (crypto.DigestStream) and
+ * A pass-through stream that counts bytes, hashes them (SHA-256 and MD5, crypto.DigestStream) and
  * counts CSV rows and columns as the bytes go by, so one read of a body yields all three.
  * It errors as soon as more than `limit` bytes have passed.
  */
 export class ContentTap {
-  readonly #digest = new crypto.DigestStream("SHA-256");
-  readonly #hash = this.#digest.getWriter();
+  readonly #sha256 = new crypto.DigestStream("SHA-256");
+  readonly #md5 = new crypto.DigestStream("MD5");
+  readonly #hashes = [this.#sha256.getWriter(), this.#md5.getWriter()];
   readonly #csv = new CsvChunkParser();
   #bytes = 0;
   #records = 0;
@@ -45,7 +48,7 @@ export class ContentTap {
         this.#bytes += chunk.byteLength;
         if (this.#bytes > this.limit) throw new TooLargeError(this.limit);
         this.#count(this.#csv.push(chunk));
-        await this.#hash.write(chunk.slice());
+        await Promise.all(this.#hashes.map((h) => h.write(chunk.slice())));
         controller.enqueue(chunk);
       },
     });
@@ -56,12 +59,12 @@ export class ContentTap {
   /** Call once the stream has been fully read. */
   async result(): Promise<TapResult> {
     this.#count(this.#csv.end());
-    await this.#hash.close();
-    const digest = new Uint8Array(await this.#digest.digest);
+    await Promise.all(this.#hashes.map((h) => h.close()));
     const columns = this.#columns ?? [];
     return {
       bytes: this.#bytes,
-      sha256: [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      sha256: hex(await this.#sha256.digest),
+      md5: hex(await this.#md5.digest),
       shape: { rowCount: Math.max(0, this.#records - 1), columnCount: columns.length, columns },
     };
   }
@@ -71,4 +74,8 @@ export class ContentTap {
     this.#columns ??= records[0]!.fields.map((f) => f.trim());
     this.#records += records.length;
   }
+}
+
+function hex(digest: ArrayBuffer): string {
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -26,16 +26,19 @@ class ItemFailure extends Error {
 
 /**
  * Copies one legacy file: fetch from the legacy origin only, stream into R2 with a known length
- * while hashing and counting CSV shape, then upsert the D1 row. If R2 already holds this file with
- * the same SHA-256, the body is only hashed and the object is not rewritten.
+ * while hashing and counting CSV shape, then upsert the D1 row. If D1 records this file with the
+ * source's SHA-256 and R2's ETag is the source's MD5 (R2 holds those very bytes), the body is only
+ * hashed and the object is not rewritten.
  */
 export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, known: KnownCopy | undefined): Promise<ItemOutcome> {
   try {
     const url = sourceUrl(env, item.sourcePath);
     const limit = maxFileSize(env);
-    if (known && (await sameObjectInR2(env, item.r2Key, known))) {
+    const existing = known ? await env.FILES.head(item.r2Key) : null;
+    if (known && existing && existing.size === known.size) {
       const check = await download(url, item, limit, timeoutMs, null);
-      if (check.result.sha256 === known.checksum && check.result.bytes === known.size) {
+      const same = check.result.sha256 === known.checksum && check.result.bytes === known.size && check.result.md5 === existing.etag;
+      if (same) {
         await upsertRow(env, item, check.result);
         return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, wrote: false };
       }
@@ -59,11 +62,6 @@ function sourceUrl(env: Env, sourcePath: string): URL {
   const checked = relativeMediaPath(`${root}/${sourcePath}`, root);
   if (!checked.ok) throw new ItemFailure("unsafe_path", checked.detail);
   return legacySourceUrl(checked.relativePath, { origin: env.LEGACY_ORIGIN, mediaUrl: env.LEGACY_MEDIA_URL, mediaRoot: root });
-}
-
-async function sameObjectInR2(env: Env, key: string, known: KnownCopy): Promise<boolean> {
-  const head = await env.FILES.head(key);
-  return head !== null && head.size === known.size;
 }
 
 type Sink = (body: ReadableStream<Uint8Array>, length: number | null) => Promise<void>;

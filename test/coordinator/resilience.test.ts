@@ -123,7 +123,7 @@ describe("the coordinator survives eviction, lost consumers and duplicates", () 
         { id: `dup-${delivery}-b`, timestamp: Date.now(), attempts: delivery + 1, body: message },
       ]);
       const ctx = createExecutionContext();
-      await worker.queue(batch as MessageBatch<unknown>, env, ctx);
+      await worker.queue(batch as MessageBatch<unknown>, env);
       const result = await getQueueResult(batch, ctx);
       expect(result.explicitAcks.sort()).toEqual([`dup-${delivery}-a`, `dup-${delivery}-b`]);
       expect(result.retryMessages).toEqual([]);
