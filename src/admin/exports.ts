@@ -50,31 +50,42 @@ export async function getExportSet(request: IRequest, env: Env): Promise<Respons
   return jsonResponse({ set, tables });
 }
 
-/** Passes bytes through, failing the stream (and so the R2 put) if the header lacks a required column. */
+/**
+ * Passes bytes through, failing the stream (and so the R2 put) if the header lacks a required
+ * column. Bytes are held back (at most HEADER_LIMIT_BYTES) until the header has been seen, so a bad
+ * or missing header fails the upload before R2 has received every byte it was promised.
+ */
 class HeaderCheck {
   columns: string[] | null = null;
   readonly #parser = new CsvChunkParser();
-  #bytes = 0;
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
 
   constructor(private readonly table: ExportTable) {}
 
   stream(): TransformStream<Uint8Array, Uint8Array> {
     return new TransformStream({
       transform: (chunk, controller) => {
-        if (this.columns === null) {
-          this.#bytes += chunk.byteLength;
-          this.#inspect(this.#parser.push(chunk));
-          if (this.columns === null && this.#bytes > HEADER_LIMIT_BYTES) {
-            throw new HttpError(400, `no header row within the first ${HEADER_LIMIT_BYTES} bytes`, "body");
-          }
+        if (this.columns !== null) return controller.enqueue(chunk);
+        this.#held.push(chunk);
+        this.#heldBytes += chunk.byteLength;
+        this.#inspect(this.#parser.push(chunk));
+        if (this.columns !== null) this.#release(controller);
+        else if (this.#heldBytes > HEADER_LIMIT_BYTES) {
+          throw new HttpError(400, `no header row within the first ${HEADER_LIMIT_BYTES} bytes`, "body");
         }
-        controller.enqueue(chunk);
       },
-      flush: () => {
+      flush: (controller) => {
         if (this.columns === null) this.#inspect(this.#parser.end());
         if (this.columns === null) throw new HttpError(400, "the CSV has no header row", "body");
+        this.#release(controller);
       },
     });
+  }
+
+  #release(controller: TransformStreamDefaultController<Uint8Array>): void {
+    for (const chunk of this.#held) controller.enqueue(chunk);
+    this.#held = [];
   }
 
   #inspect(records: { fields: string[] }[]): void {

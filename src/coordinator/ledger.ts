@@ -33,10 +33,10 @@ const PLANNING_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user
 export class Ledger {
   constructor(private readonly sql: SqlStorage) {}
 
-  /** Adds items; returns the file ids already in the job (duplicates in the export). */
-  insert(jobId: string, items: readonly NewItem[]): string[] {
-    const duplicates: string[] = [];
-    for (const item of items) {
+  /** Adds items; returns the positions (in `items`) of those whose file id the job already had. */
+  insert(jobId: string, items: readonly NewItem[]): number[] {
+    const duplicates: number[] = [];
+    for (const [index, item] of items.entries()) {
       const cursor = this.sql.exec(
         `INSERT INTO items (job_id, file_id, source_path, r2_key, expected_size, payload, state, error, detail)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, file_id) DO NOTHING`,
@@ -50,7 +50,7 @@ export class Ledger {
         item.failure?.reason ?? null,
         item.failure?.detail ?? null,
       );
-      if (cursor.rowsWritten === 0) duplicates.push(item.fileId);
+      if (cursor.rowsWritten === 0) duplicates.push(index);
     }
     return duplicates;
   }

@@ -131,9 +131,9 @@ async function planFiles(ctx: PlanContext, rows: { record: CsvRecord; row: FileR
     else if (!knownUsers.has(row.user_id)) item.failure = { reason: "unknown_user", detail: `user ${row.user_id} was not imported` };
     items.push({ line: record.line, item });
   }
-  const duplicates = new Set(ledger.insert(job.id, items.map((i) => i.item)));
-  for (const { line, item } of items) {
-    if (duplicates.has(item.fileId)) ledger.recordRowError(job.id, "files", line, `file_id: ${item.fileId} appears more than once`);
+  for (const index of ledger.insert(job.id, items.map((i) => i.item))) {
+    const { line, item } = items[index]!;
+    ledger.recordRowError(job.id, "files", line, `file_id: ${item.fileId} appears more than once`);
   }
 }
 
