@@ -38,7 +38,8 @@ export class CsvChunkParser {
   readonly #positions: boolean;
 
   constructor(options: CsvReaderOptions = {}) {
-    this.#decoder = new TextDecoder("utf-8", { fatal: options.strictUtf8 ?? false, ignoreBOM: false });
+    // ignoreBOM keeps a BOM in the text so that #parse can count its bytes before dropping it.
+    this.#decoder = new TextDecoder("utf-8", { fatal: options.strictUtf8 ?? false, ignoreBOM: true });
     this.#positions = options.positions ?? false;
     this.#line = options.firstLine ?? 1;
   }

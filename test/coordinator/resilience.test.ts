@@ -67,14 +67,15 @@ describe("the coordinator survives eviction, lost consumers and duplicates", () 
 
   it("re-dispatches an item whose lease expired before its consumer reported", async () => {
     const legacy = await corpus();
-    const stuck = legacy.files.find((f) => !f.oversize && f.size > 16 * 1024 && f.size <= 160 * 1024)!;
-    const chunks = Math.ceil(stuck.size / (16 * 1024));
+    const stuck = legacy.files.find((f) => !f.oversize && f.size > 32 * 1024 && f.size <= 160 * 1024)!;
+    // The body is complete once its last 16 KiB chunk is out: (chunks - 1) pauses.
+    const pauses = Math.ceil(stuck.size / (16 * 1024)) - 1;
     await putExport("lease", "users", exportCsv(legacy, "users"));
     await putExport("lease", "files", exportCsv(legacy, "files", [stuck]));
     await resetOriginStats();
-    // The first download takes ~6.5 s, past the 5 s lease: the item is handed out again while the
+    // The first download takes ~7 s, past the 5 s lease: the item is handed out again while the
     // first consumer is still busy. That late consumer's success is accepted; nothing is lost.
-    await setFaults([{ match: stuck.relativePath, kind: "slow", delayMs: Math.ceil(6_500 / chunks), times: 1 }]);
+    await setFaults([{ match: stuck.relativePath, kind: "slow", delayMs: Math.ceil(7_000 / pauses), times: 1 }]);
 
     const id = await startJob({ kind: "full", exportSet: "lease", settings: { ...fastRetries, leaseSeconds: 5, fetchTimeoutMs: 60_000 } });
     const job = await waitForJob(id);

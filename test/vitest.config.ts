@@ -1,21 +1,25 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_TOKEN, TEST_MAX_FILE_SIZE } from "./test/config.ts";
+import { fileURLToPath } from "node:url";
+import { TEST_ADMIN_TOKEN, TEST_MAX_FILE_SIZE } from "./config.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 export default defineConfig({
   plugins: [
     cloudflareTest(async ({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
+      wrangler: { configPath: `${root}/wrangler.toml` },
       miniflare: {
         bindings: {
           LEGACY_ORIGIN: inject("legacyOrigin"),
           MAX_FILE_SIZE: String(TEST_MAX_FILE_SIZE),
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+          TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
         },
       },
     })),
   ],
+  root,
   test: {
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
