@@ -1,5 +1,6 @@
 import type { Env } from "./env";
 import { adminRouter } from "./admin/router";
+import { dashboard } from "./dashboard";
 import { handleCopyBatch } from "./copy/consumer";
 import { health } from "./health";
 import { errorResponse, HttpError } from "./lib/http";
@@ -9,6 +10,8 @@ export { MigrationCoordinator } from "./coordinator/coordinator";
 async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const { pathname } = new URL(request.url);
   if (pathname === "/health") return health(env);
+  const page = dashboard(pathname);
+  if (page) return page;
   if (pathname === "/admin" || pathname.startsWith("/admin/")) return adminRouter.fetch(request, env, ctx);
   return errorResponse(404, "not found");
 }

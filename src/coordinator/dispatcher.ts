@@ -17,7 +17,7 @@ export interface DispatchResult {
 }
 
 /** Token bucket: ratePerSecond tokens a second, holding at most one second's worth. */
-class RateLimiter {
+export class RateLimiter {
   #tokens = 0;
   #at = 0;
   #rate = 0;

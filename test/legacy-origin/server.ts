@@ -9,7 +9,7 @@ import { exportCsv } from "./corpus.ts";
  * switchable faults, plus a small control API (/__*) for the tests.
  */
 
-export type FaultKind = "status" | "slow" | "truncate" | "wrong-length" | "reset";
+export type FaultKind = "status" | "slow" | "truncate" | "wrong-length" | "reset" | "chunked";
 
 export interface FaultRule {
   /** Applies to media paths containing this text. */
@@ -113,6 +113,11 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
         all.on("end", () => setTimeout(() => req.socket.destroy(), 20));
         return;
       }
+      case "chunked":
+        // No Content-Length: the body arrives chunked and its size is only known at the end.
+        res.writeHead(200, { "content-type": "text/csv" });
+        createReadStream(path).pipe(res);
+        return;
       case "slow": {
         res.writeHead(200, { "content-type": "text/csv", "content-length": size });
         const stream = createReadStream(path, { highWaterMark: 16 * 1024 });
