@@ -1,5 +1,5 @@
 import type { ExportTable } from "../legacy/export-contract";
-import type { JobKind, JobSettings, JobState } from "./model";
+import type { JobIdentity, JobKind, JobSettings, JobState } from "./model";
 import { ACTIVE_STATES } from "./model";
 
 /** Where planning stands, so that any wake-up (even after eviction) resumes it exactly. */
@@ -14,16 +14,9 @@ export interface JobCounters {
   filtersMigrated: number;
 }
 
-export interface JobRecord {
-  id: string;
-  kind: JobKind;
-  state: JobState;
-  paused: boolean;
-  exportSet: string | null;
-  settings: JobSettings;
+export interface JobRecord extends JobIdentity {
   plan: PlanCursor;
   counters: JobCounters;
-  error: string | null;
   createdAt: number;
   updatedAt: number;
   startedAt: number | null;

@@ -44,7 +44,8 @@ export const createJobSchema = z
   .refine((v) => v.kind === "verify" || v.exportSet !== undefined, { path: ["exportSet"], message: "is required for full and delta jobs" });
 export type CreateJobInput = z.input<typeof createJobSchema>;
 
-export interface JobView {
+/** What a job is, as both the stored record and the operator's view carry it. */
+export interface JobIdentity {
   id: string;
   kind: JobKind;
   state: JobState;
@@ -52,6 +53,9 @@ export interface JobView {
   exportSet: string | null;
   settings: JobSettings;
   error: string | null;
+}
+
+export interface JobView extends JobIdentity {
   items: Record<ItemState, number> & { total: number };
   bytes: { total: number; done: number };
   users: { migrated: number };
