@@ -16,6 +16,9 @@ export type JobAction = "pause" | "resume" | "cancel" | "retry-failed";
 const HEARTBEAT_MS = 30_000;
 /** While dispatch waits only for rate tokens, never wake sooner than this. */
 const MIN_WAKE_MS = 20;
+/** A step that throws (a D1 or R2 hiccup) is tried again after this, and the job fails after this many in a row. */
+const STEP_RETRY_MS = 5_000;
+const MAX_STEP_FAILURES = 10;
 
 /**
  * Owns every migration job: its state machine, the per-item ledger in SQLite, and the alarm that
@@ -26,6 +29,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   readonly #jobs: JobStore;
   readonly #ledger: Ledger;
   readonly #dispatcher: Dispatcher;
+  #stepFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,7 +125,22 @@ export class MigrationCoordinator extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const job = this.#jobs.active();
     if (!job) return;
-    await this.#schedule(await this.#advance(job, Date.now()));
+    let wake: number | null;
+    try {
+      wake = await this.#advance(job, Date.now());
+      this.#stepFailures = 0;
+    } catch (e) {
+      // A throwing alarm is retried by the runtime only a few times; keep the heartbeat ourselves.
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(`job ${job.id}: step failed (${this.#stepFailures + 1}/${MAX_STEP_FAILURES}):`, e);
+      if (++this.#stepFailures >= MAX_STEP_FAILURES) {
+        this.#jobs.update(job.id, { state: "failed", error: `step failed ${MAX_STEP_FAILURES} times in a row: ${message}`, finishedAt: Date.now() }, Date.now());
+        this.#stepFailures = 0;
+        return;
+      }
+      wake = Date.now() + STEP_RETRY_MS;
+    }
+    await this.#schedule(wake);
   }
 
   /** One bounded step of the job; returns when it wants to run again. */

@@ -36,7 +36,7 @@ export type StatementOutcome = { ok: true; changes: number } | { ok: false; erro
 
 /**
  * Runs statements as one D1 batch (one transaction); if the batch fails, runs them one by one so
- * that a single bad row is reported on its own instead of sinking its neighbours.
+ * that a single row breaking a constraint is reported on its own instead of sinking its neighbours.
  */
 export async function runIsolated(db: D1Database, statements: D1PreparedStatement[]): Promise<StatementOutcome[]> {
   if (statements.length === 0) return [];
@@ -50,6 +50,8 @@ export async function runIsolated(db: D1Database, statements: D1PreparedStatemen
         const r = await statement.run();
         outcomes.push({ ok: true, changes: r.meta.changes ?? 0 });
       } catch (e) {
+        // Only a constraint is the row's fault; anything else (no table, an outage) fails the step.
+        if (!isConstraintError(e)) throw e;
         outcomes.push({ ok: false, error: d1Message(e) });
       }
     }
@@ -77,3 +79,7 @@ export function d1Message(e: unknown): string {
   return message.replace(/^D1_ERROR:\s*/, "").replace(/: SQLITE_CONSTRAINT.*$/, "");
 }
 
+
+export function isConstraintError(e: unknown): boolean {
+  return /constraint failed|SQLITE_CONSTRAINT|datatype mismatch/i.test(e instanceof Error ? e.message : String(e));
+}

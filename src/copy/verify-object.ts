@@ -4,7 +4,12 @@ import type { VerifyItem } from "./messages";
 
 /** Re-reads a migrated object from R2 and checks its size and SHA-256 against D1's record. */
 export async function verifyObject(bucket: R2Bucket, item: VerifyItem): Promise<ItemOutcome> {
-  const object = await bucket.get(item.r2Key);
+  let object: R2ObjectBody | null;
+  try {
+    object = await bucket.get(item.r2Key);
+  } catch (e) {
+    return { ok: false, reason: "storage", detail: `R2 read failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
   if (!object) return { ok: false, reason: "missing_object", detail: `no R2 object at ${item.r2Key}` };
   if (object.size !== item.size) {
     await object.body.cancel();

@@ -63,4 +63,17 @@ describe("a full job over the legacy corpus", () => {
     const { body } = await adminJson("/admin/jobs");
     expect(body.jobs.map((j: any) => j.state)).toEqual(["completed", "completed"]);
   });
+
+  it("a delta job copies only what D1 does not hold yet", async () => {
+    const legacy = await corpus();
+    const files = legacy.files.filter((f) => !f.oversize);
+    const none = await waitForJob(await startJob({ kind: "delta", exportSet: "main", settings: fastRetries }));
+    expect(none).toMatchObject({ state: "completed", items: { total: 0 }, users: { migrated: legacy.users.length } });
+
+    const lost = files[3]!;
+    await env.DB.prepare(`DELETE FROM files WHERE id = ?`).bind(lost.fileId).run();
+    const one = await waitForJob(await startJob({ kind: "delta", exportSet: "main", settings: fastRetries }));
+    expect(one).toMatchObject({ state: "completed", items: { total: 1, done: 1 } });
+    expect(await d1Count("files")).toBe(files.length);
+  });
 });

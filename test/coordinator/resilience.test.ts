@@ -145,3 +145,36 @@ describe("the coordinator survives eviction, lost consumers and duplicates", () 
     expect((await env.FILES.head(uploadKey(file.userId, file.fileId)))!.uploaded.getTime()).toBe(uploaded);
   });
 });
+
+describe("a step that keeps throwing", () => {
+  it("is retried by the coordinator's own heartbeat, then fails the job with the error", async () => {
+    await putExport("doomed", "users", "id,username,email,password,first_name,last_name,date_joined,last_login,is_active,is_staff,is_superuser\n");
+    await putExport("doomed", "files", "id,user_id,file_id,file_name,file_path,uploaded_at,system_tags,user_tags,metadata\n1,1,00000000-0000-4000-8000-000000000001,a.csv,/app/media/a.csv,2024-01-01 00:00:00+00,{},{},{}\n");
+    const stub = coordinator(env);
+    const id = await runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
+      // Make every planning step throw: the users table disappears from D1.
+      await env.DB.exec("ALTER TABLE users RENAME TO users_gone");
+      const created = await instance.createJob({ kind: "full", exportSet: "doomed" });
+      await state.storage.deleteAlarm();
+      if (!created.ok) throw new Error(created.error);
+      return created.value.id;
+    });
+    try {
+      let retriesArmed = 0;
+      for (let step = 0; step < 20; step++) {
+        await runInDurableObject(stub, (instance: MigrationCoordinator) => instance.alarm());
+        const alarm = await runInDurableObject(stub, (_i: MigrationCoordinator, state) => state.storage.getAlarm());
+        if (alarm !== null && alarm > Date.now() + 4_000) retriesArmed++;
+        await runInDurableObject(stub, (_i: MigrationCoordinator, state) => state.storage.deleteAlarm());
+        if ((await adminJson(`/admin/jobs/${id}`)).body.state === "failed") break;
+      }
+      // Planning users (empty) and filters (absent) succeed; planning files then fails ten times.
+      expect(retriesArmed).toBe(9);
+      const job = (await adminJson(`/admin/jobs/${id}`)).body;
+      expect(job.state).toBe("failed");
+      expect(job.error).toMatch(/^step failed 10 times in a row: .*users/);
+    } finally {
+      await env.DB.exec("ALTER TABLE users_gone RENAME TO users");
+    }
+  });
+});
