@@ -17,6 +17,8 @@ export interface Env {
   MAX_FILE_SIZE: string;
   /** Bearer token for /admin/*. A secret: .dev.vars locally, `wrangler secret put` in deployments. */
   ADMIN_TOKEN: string;
+  /** How long (ms) an isolate's gate trusts its copy of the cutover state (default 2000). */
+  CUTOVER_CACHE_TTL_MS?: string;
 }
 
 export const COORDINATOR_NAME = "primary";

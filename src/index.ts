@@ -1,29 +1,32 @@
 import type { Env } from "./env";
 import { adminRouter } from "./admin/router";
-import { dashboard } from "./dashboard";
+import { app } from "./app";
 import { handleCopyBatch } from "./copy/consumer";
+import { servedBy, sharedGate } from "./cutover/gate";
+import { dashboard } from "./dashboard";
 import { health } from "./health";
 import { errorResponse, HttpError } from "./lib/http";
 
 export { MigrationCoordinator } from "./coordinator/coordinator";
 
-async function route(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+/** Paths the Worker always serves itself, whatever the cutover state: health, operator API, dashboard. */
+async function ownRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
   const { pathname } = new URL(request.url);
   if (pathname === "/health") return health(env);
-  const page = dashboard(pathname);
-  if (page) return page;
   if (pathname === "/admin" || pathname.startsWith("/admin/")) return adminRouter.fetch(request, env, ctx);
-  return errorResponse(404, "not found");
+  return dashboard(pathname);
 }
 
 export default {
   async fetch(request, env, ctx): Promise<Response> {
     try {
-      return await route(request, env, ctx);
+      const own = await ownRoute(request, env, ctx);
+      if (own) return servedBy(own, "workers");
+      return await sharedGate(env, app).handle(request, env, ctx);
     } catch (e) {
-      if (e instanceof HttpError) return errorResponse(e.status, e.message, e.field);
+      if (e instanceof HttpError) return servedBy(errorResponse(e.status, e.message, e.field), "workers");
       console.error("unhandled error:", e);
-      return errorResponse(500, "internal error");
+      return servedBy(errorResponse(500, "internal error"), "workers");
     }
   },
 

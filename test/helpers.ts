@@ -3,7 +3,7 @@ import { exports } from "cloudflare:workers";
 import type { JobView } from "../src/coordinator/model";
 import type { Corpus } from "./legacy-origin/corpus";
 import type { FaultRule, OriginStats } from "./legacy-origin/server";
-import { TEST_ADMIN_TOKEN } from "./config";
+import { TEST_ADMIN_TOKEN, TEST_CUTOVER_TTL_MS } from "./config";
 
 export const originUrl = inject("legacyOrigin");
 
@@ -89,3 +89,12 @@ export async function sha256Hex(stream: ReadableStream<Uint8Array>): Promise<str
 }
 
 export const fastRetries = { retryBaseMs: 50, retryMaxMs: 200, leaseSeconds: 30, fetchTimeoutMs: 5_000 };
+
+export function patchCutover(body: unknown): Promise<{ status: number; body: any }> {
+  return adminJson("/admin/cutover", { method: "PATCH", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+}
+
+/** Waits out the gate's state cache, so that the next request sees the latest cutover state. */
+export async function afterCacheTtl(): Promise<void> {
+  await new Promise((r) => setTimeout(r, TEST_CUTOVER_TTL_MS + 50));
+}

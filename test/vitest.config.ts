@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
-import { TEST_ADMIN_TOKEN, TEST_MAX_FILE_SIZE } from "./config.ts";
+import { TEST_ADMIN_TOKEN, TEST_CUTOVER_TTL_MS, TEST_MAX_FILE_SIZE } from "./config.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -14,6 +14,7 @@ export default defineConfig({
           LEGACY_ORIGIN: inject("legacyOrigin"),
           MAX_FILE_SIZE: String(TEST_MAX_FILE_SIZE),
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+          CUTOVER_CACHE_TTL_MS: String(TEST_CUTOVER_TTL_MS),
           TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
         },
       },

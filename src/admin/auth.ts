@@ -25,3 +25,8 @@ async function tokensMatch(presented: string, expected: string): Promise<boolean
 async function digest(value: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", encoder.encode(value));
 }
+
+/** Who made an operator call: the admin token has no identity, so the client address stands in. */
+export function operator(request: Request): string {
+  return `admin@${request.headers.get("cf-connecting-ip") ?? "local"}`;
+}

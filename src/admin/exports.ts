@@ -6,7 +6,8 @@ import { putStream } from "../copy/r2-writer";
 import { CsvChunkParser } from "../lib/csv";
 import { HttpError, jsonResponse, parseWith } from "../lib/http";
 import { EXPORT_TABLES, exportObjectKey, missingColumns, type ExportTable } from "../legacy/export-contract";
-import { audit, operator } from "./audit";
+import { audit } from "../audit";
+import { operator } from "./auth";
 
 /** How far into an upload the header row must have ended. */
 const HEADER_LIMIT_BYTES = 1024 * 1024;

@@ -6,7 +6,8 @@ import { coordinator } from "../env";
 import type { JobAction } from "../coordinator/coordinator";
 import { createJobSchema, type Outcome } from "../coordinator/model";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
-import { audit, operator } from "./audit";
+import { audit } from "../audit";
+import { operator } from "./auth";
 
 const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
 const actionParams = jobParams.extend({ action: z.enum(["pause", "resume", "cancel", "retry-failed"]) });

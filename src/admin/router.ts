@@ -2,6 +2,7 @@ import { Router, type IRequest } from "itty-router";
 import type { Env } from "../env";
 import { errorResponse } from "../lib/http";
 import { requireAdmin } from "./auth";
+import { getCutover, getMetrics, patchCutover, rollbackCutover } from "./cutover";
 import { getExportSet, putExport } from "./exports";
 import { controlJob, createJob, getJob, jobFailures, listJobs } from "./jobs";
 
@@ -17,4 +18,8 @@ export const adminRouter = Router<IRequest, Args>({ base: "/admin" })
   .get("/jobs/:id", getJob)
   .get("/jobs/:id/failures", jobFailures)
   .post("/jobs/:id/:action", controlJob)
+  .get("/cutover", getCutover)
+  .patch("/cutover", patchCutover)
+  .post("/cutover/rollback", rollbackCutover)
+  .get("/metrics", getMetrics)
   .all("*", () => errorResponse(404, "no such operator route"));

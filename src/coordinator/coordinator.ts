@@ -2,6 +2,9 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ItemReport } from "../copy/messages";
 import { exportObjectKey, REQUIRED_TABLES } from "../legacy/export-contract";
+import type { BackendSample } from "../cutover/metrics-model";
+import type { CutoverPatch, CutoverState, PatchOutcome } from "../cutover/state";
+import { CutoverControl } from "./cutover-control";
 import { existingFileChecksums } from "./reconcile";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord } from "./jobs";
@@ -29,6 +32,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   readonly #jobs: JobStore;
   readonly #ledger: Ledger;
   readonly #dispatcher: Dispatcher;
+  readonly #cutover: CutoverControl;
   #stepFailures = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -37,7 +41,40 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#jobs = new JobStore(ctx.storage.sql);
     this.#ledger = new Ledger(ctx.storage.sql);
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
+    this.#cutover = new CutoverControl(ctx.storage.sql, env);
   }
+
+  // ── cutover ────────────────────────────────────────────────────────────────────────────────
+
+  /** The cutover state, as the gates cache it. */
+  async getCutover(): Promise<CutoverState> {
+    return this.#cutover.state();
+  }
+
+  async updateCutover(patch: CutoverPatch, actor: string): Promise<PatchOutcome> {
+    const outcome = await this.#cutover.update(patch, actor, Date.now());
+    if (outcome.ok) await this.#schedule(await this.#cutover.evaluate(Date.now()));
+    return outcome;
+  }
+
+  async rollbackCutover(actor: string, reason: string): Promise<Outcome<CutoverState>> {
+    try {
+      return { ok: true, value: await this.#cutover.rollback(actor, reason, null, Date.now()) };
+    } catch (e) {
+      return { ok: false, status: 409, error: (e as Error).message };
+    }
+  }
+
+  /** A batch of request metrics from one gate's isolate. */
+  async recordMetrics(samples: BackendSample[]): Promise<void> {
+    await this.#cutover.record(samples, Date.now());
+  }
+
+  async metrics(windowSeconds: number) {
+    return this.#cutover.report(windowSeconds, Date.now());
+  }
+
+  // ── migration jobs ─────────────────────────────────────────────────────────────────────────
 
   async createJob(input: CreateJobInput): Promise<Outcome<JobView>> {
     const active = this.#jobs.active();
@@ -122,13 +159,20 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return { applied };
   }
 
+  /** The heartbeat: one bounded step of the active job, and the cutover analysis. */
   override async alarm(): Promise<void> {
+    const now = Date.now();
+    const wakes = [await this.#jobHeartbeat(now), await this.#cutover.evaluate(now)].filter((w): w is number => w !== null);
+    if (wakes.length > 0) await this.#schedule(Math.min(...wakes));
+  }
+
+  async #jobHeartbeat(now: number): Promise<number | null> {
     const job = this.#jobs.active();
-    if (!job) return;
-    let wake: number | null;
+    if (!job) return null;
     try {
-      wake = await this.#advance(job, Date.now());
+      const wake = await this.#advance(job, now);
       this.#stepFailures = 0;
+      return wake;
     } catch (e) {
       // A throwing alarm is retried by the runtime only a few times; keep the heartbeat ourselves.
       const message = e instanceof Error ? e.message : String(e);
@@ -136,11 +180,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
       if (++this.#stepFailures >= MAX_STEP_FAILURES) {
         this.#jobs.update(job.id, { state: "failed", error: `step failed ${MAX_STEP_FAILURES} times in a row: ${message}`, finishedAt: Date.now() }, Date.now());
         this.#stepFailures = 0;
-        return;
+        return null;
       }
-      wake = Date.now() + STEP_RETRY_MS;
+      return Date.now() + STEP_RETRY_MS;
     }
-    await this.#schedule(wake);
   }
 
   /** One bounded step of the job; returns when it wants to run again. */

@@ -33,6 +33,6 @@ describe("operator API authentication", () => {
   it("serves /health without a token", async () => {
     const res = await worker("/health");
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: "healthy", checks: { d1: "ok", r2: "ok", coordinator: "ok" } });
+    expect(await res.json()).toMatchObject({ status: "healthy", checks: { d1: "ok", r2: "ok", coordinator: "ok", cutoverState: "ok" }, cutover: { phase: "legacy", percent: 0 } });
   });
 });

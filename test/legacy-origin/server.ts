@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import http from "node:http";
 import { join, normalize } from "node:path";
@@ -44,6 +45,19 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
     try {
       if (url.pathname.startsWith("/media/")) return serveMedia(url.pathname.slice("/media/".length), req, res);
       if (url.pathname === "/__corpus") return json(res, corpus);
+      if (url.pathname === "/__upload" || url.pathname === "/api/list_cutter/upload/") return hashUpload(req, res);
+      if (url.pathname === "/__big") return serveGenerated(Number(url.searchParams.get("bytes") ?? 0), res);
+      if (url.pathname === "/__echo") {
+        res.setHeader("connection", "x-legacy-hop, keep-alive");
+        res.setHeader("x-legacy-hop", "for this connection only");
+        res.setHeader("keep-alive", "timeout=5");
+        return json(res, { method: req.method, url: req.url, headers: req.headers });
+      }
+      if (url.pathname === "/__redirect") {
+        res.writeHead(302, { location: `http://127.0.0.1:${(server.address() as { port: number }).port}/elsewhere?from=legacy` });
+        return res.end();
+      }
+      if (url.pathname.startsWith("/api/")) return json(res, { servedBy: "legacy", method: req.method, path: url.pathname });
       if (url.pathname.startsWith("/__exports/")) {
         const table = url.pathname.slice("/__exports/".length).replace(/\.csv$/, "") as "users" | "files" | "filters";
         if (!["users", "files", "filters"].includes(table)) return json(res, { error: "unknown table" }, 404);
@@ -146,6 +160,35 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
         server.close(() => resolve());
       }),
   };
+}
+
+/** Reads an upload as a stream and answers with its size and SHA-256 (nothing is kept). */
+function hashUpload(req: http.IncomingMessage, res: http.ServerResponse) {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  req.on("data", (chunk: Buffer) => {
+    bytes += chunk.length;
+    hash.update(chunk);
+  });
+  req.on("end", () => json(res, { bytes, sha256: hash.digest("hex") }));
+}
+
+/** `bytes` of deterministic pseudo-random data, streamed with a Content-Length. */
+export function generatedBytes(bytes: number, onChunk: (chunk: Buffer) => void): void {
+  let seed = 12345;
+  for (let sent = 0; sent < bytes; ) {
+    const n = Math.min(64 * 1024, bytes - sent);
+    const chunk = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) chunk[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    onChunk(chunk);
+    sent += n;
+  }
+}
+
+function serveGenerated(bytes: number, res: http.ServerResponse) {
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes });
+  generatedBytes(bytes, (chunk) => res.write(chunk));
+  res.end();
 }
 
 function json(res: http.ServerResponse, body: unknown, status = 200) {

@@ -1,0 +1,47 @@
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import { recentAudit } from "../audit";
+import type { Env } from "../env";
+import { coordinator } from "../env";
+import { cacheTtlMs } from "../cutover/gate";
+import { cutoverPatchSchema } from "../cutover/state";
+import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
+import { operator } from "./auth";
+
+const rollbackBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+const metricsQuery = z.object({ window: z.coerce.number().int().min(10).max(3600).optional() }).strict();
+
+export async function getCutover(_request: IRequest, env: Env): Promise<Response> {
+  const [state, history] = await Promise.all([coordinator(env).getCutover(), recentAudit(env, "cutover.", 20)]);
+  return jsonResponse({ ...state, cacheTtlMs: cacheTtlMs(env), history });
+}
+
+export async function patchCutover(request: IRequest, env: Env): Promise<Response> {
+  const patch = await readJson(request, cutoverPatchSchema);
+  const outcome = await coordinator(env).updateCutover(patch, operator(request));
+  if (!outcome.ok) throw new HttpError(outcome.status, outcome.error, outcome.field);
+  return jsonResponse(outcome.state);
+}
+
+export async function rollbackCutover(request: IRequest, env: Env): Promise<Response> {
+  const text = await request.text();
+  const { reason } = text.trim() === "" ? { reason: undefined } : parseWith(rollbackBody, safeJson(text), "body");
+  const outcome = await coordinator(env).rollbackCutover(operator(request), reason ?? "manual rollback");
+  if (!outcome.ok) throw new HttpError(outcome.status, outcome.error, "phase");
+  return jsonResponse(outcome.value);
+}
+
+export async function getMetrics(request: IRequest, env: Env): Promise<Response> {
+  const { window } = parseWith(metricsQuery, request.query, "query");
+  const state = await coordinator(env).getCutover();
+  const windowSeconds = window ?? state.thresholds.windowSeconds;
+  return jsonResponse({ windowSeconds, backends: await coordinator(env).metrics(windowSeconds) });
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "body is not valid JSON", "body");
+  }
+}

@@ -1,0 +1,165 @@
+import { z } from "zod";
+
+/**
+ * The cutover state: owned by the MigrationCoordinator, changed only through the operator API (or
+ * by the coordinator's own analysis), read by every isolate's gate through a short-lived cache.
+ */
+
+export const PHASES = ["legacy", "canary", "maintenance", "cutover", "complete", "rolled_back"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Which phase may follow which. `complete` is final: the legacy side may be gone. */
+const TRANSITIONS: Record<Phase, readonly Phase[]> = {
+  legacy: ["canary", "maintenance", "cutover"],
+  canary: ["legacy", "maintenance", "cutover", "rolled_back"],
+  maintenance: ["legacy", "canary", "cutover", "rolled_back"],
+  cutover: ["canary", "maintenance", "complete", "rolled_back"],
+  rolled_back: ["legacy", "canary", "maintenance", "cutover"],
+  complete: [],
+};
+
+export function canMove(from: Phase, to: Phase): boolean {
+  return from === to || TRANSITIONS[from].includes(to);
+}
+
+/** Phases during which the coordinator watches the new backend and may roll back on its own. */
+export const ANALYSED_PHASES: readonly Phase[] = ["canary", "cutover"];
+
+const percent = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((n) => Math.abs(n * 100 - Math.round(n * 100)) < 1e-9, "at most two decimals");
+const userIds = z.array(z.number().int().positive()).max(1000);
+const ips = z.array(z.union([z.ipv4(), z.ipv6()])).max(1000);
+const allowlist = z.object({ users: userIds.default([]), ips: ips.default([]) }).strict();
+
+export const thresholdsSchema = z
+  .object({
+    /** 5xx share of the new backend's requests that triggers a rollback. */
+    errorRate: z.number().min(0).max(1),
+    /** p95 latency of the new backend (ms) that triggers a rollback. */
+    p95Ms: z.number().int().min(1).max(600_000),
+    /** Fewer requests than this in the window: no verdict (no rollback, no advance). */
+    minRequests: z.number().int().min(1).max(1_000_000),
+    windowSeconds: z.number().int().min(10).max(3600),
+  })
+  .strict();
+export type Thresholds = z.output<typeof thresholdsSchema>;
+
+export const planSchema = z
+  .object({
+    steps: z.array(percent).min(1).max(20).refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!), "must increase"),
+    holdSeconds: z.number().int().min(1).max(86_400),
+  })
+  .strict();
+
+export const cutoverPatchSchema = z
+  .object({
+    phase: z.enum(PHASES).optional(),
+    percent: percent.optional(),
+    maintenance: z
+      .object({
+        enabled: z.boolean(),
+        message: z.string().max(500).optional(),
+        retryAfterSeconds: z.number().int().min(1).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
+    allowlist: z.object({ new: allowlist.optional(), legacy: allowlist.optional() }).strict().optional(),
+    thresholds: thresholdsSchema.partial().optional(),
+    /** A canary plan: walk through `steps` (percent), holding each while analysis passes. null stops it. */
+    plan: planSchema.nullable().optional(),
+  })
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, { message: "nothing to change", path: ["body"] });
+export type CutoverPatch = z.output<typeof cutoverPatchSchema>;
+
+export interface CanaryPlan {
+  steps: number[];
+  holdSeconds: number;
+  /** Index of the step in force. */
+  index: number;
+  stepStartedAt: number;
+}
+
+export interface CutoverState {
+  version: number;
+  phase: Phase;
+  percent: number;
+  maintenance: { enabled: boolean; message: string; retryAfterSeconds: number };
+  allowlist: { new: { users: number[]; ips: string[] }; legacy: { users: number[]; ips: string[] } };
+  thresholds: Thresholds;
+  plan: CanaryPlan | null;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+export const INITIAL_CUTOVER: CutoverState = {
+  version: 0,
+  phase: "legacy",
+  percent: 0,
+  maintenance: { enabled: false, message: "List Cutter is being upgraded. Please try again in a few minutes.", retryAfterSeconds: 120 },
+  allowlist: { new: { users: [], ips: [] }, legacy: { users: [], ips: [] } },
+  thresholds: { errorRate: 0.05, p95Ms: 1000, minRequests: 50, windowSeconds: 60 },
+  plan: null,
+  updatedAt: new Date(0).toISOString(),
+  updatedBy: "initial",
+};
+
+export type PatchOutcome = { ok: true; state: CutoverState } | { ok: false; status: 400 | 409; error: string; field: string };
+
+/**
+ * Applies an operator's change. Without an explicit phase, the phase follows the change: maintenance
+ * on → maintenance; otherwise the percent decides (0 legacy, 100 cutover, between canary).
+ */
+export function applyPatch(current: CutoverState, patch: CutoverPatch, actor: string, now: number): PatchOutcome {
+  if (current.phase === "complete") return { ok: false, status: 409, error: "the cutover is complete; nothing can change", field: "phase" };
+  const next: CutoverState = structuredClone(current);
+  if (patch.percent !== undefined) next.percent = patch.percent;
+  if (patch.maintenance) next.maintenance = { ...next.maintenance, ...definedOnly(patch.maintenance) };
+  if (patch.allowlist?.new) next.allowlist.new = { users: patch.allowlist.new.users ?? [], ips: patch.allowlist.new.ips ?? [] };
+  if (patch.allowlist?.legacy) next.allowlist.legacy = { users: patch.allowlist.legacy.users ?? [], ips: patch.allowlist.legacy.ips ?? [] };
+  if (patch.thresholds) next.thresholds = { ...next.thresholds, ...definedOnly(patch.thresholds) };
+  if (patch.plan === null) next.plan = null;
+  if (patch.plan) {
+    next.plan = { steps: patch.plan.steps, holdSeconds: patch.plan.holdSeconds, index: 0, stepStartedAt: now };
+    next.percent = patch.plan.steps[0]!;
+  }
+  const phase = patch.phase ?? derivedPhase(current, next);
+  if (!canMove(current.phase, phase)) {
+    return { ok: false, status: 409, error: `cannot move from phase ${current.phase} to ${phase}`, field: "phase" };
+  }
+  if (phase === "complete" && (next.percent !== 100 || next.maintenance.enabled)) {
+    return { ok: false, status: 409, error: "complete needs percent 100 and maintenance off", field: "phase" };
+  }
+  next.phase = phase;
+  next.version = current.version + 1;
+  next.updatedAt = new Date(now).toISOString();
+  next.updatedBy = actor;
+  return { ok: true, state: next };
+}
+
+function derivedPhase(current: CutoverState, next: CutoverState): Phase {
+  if (next.maintenance.enabled) return "maintenance";
+  if (next.percent === current.percent && current.phase !== "maintenance") return current.phase;
+  if (next.percent === 0) return current.phase === "rolled_back" ? "rolled_back" : "legacy";
+  return next.percent === 100 ? "cutover" : "canary";
+}
+
+/** The state after a rollback: everyone back on legacy, the plan stopped. */
+export function rolledBack(current: CutoverState, actor: string, now: number): CutoverState {
+  return {
+    ...structuredClone(current),
+    phase: "rolled_back",
+    percent: 0,
+    plan: null,
+    version: current.version + 1,
+    updatedAt: new Date(now).toISOString(),
+    updatedBy: actor,
+  };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
