@@ -19,6 +19,8 @@ export interface Env {
   ADMIN_TOKEN: string;
   /** How long (ms) an isolate's gate trusts its copy of the cutover state (default 2000). */
   CUTOVER_CACHE_TTL_MS?: string;
+  /** "off" serves every request from the new app with no gate at all: the benchmark's baseline only. */
+  CUTOVER_GATE?: string;
 }
 
 export const COORDINATOR_NAME = "primary";

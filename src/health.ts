@@ -11,7 +11,7 @@ type Check = "ok" | "error";
  * state fresh? A stale state (the coordinator could not be read; the last known one is in force)
  * makes the Worker degraded, not unhealthy: it keeps serving.
  */
-export async function health(env: Env): Promise<Response> {
+export async function health(env: Env, cutoverCache = sharedGate(env, app).cache): Promise<Response> {
   const probe = async (fn: () => Promise<unknown>): Promise<Check> => {
     try {
       await fn();
@@ -24,7 +24,7 @@ export async function health(env: Env): Promise<Response> {
     probe(() => env.DB.prepare("SELECT 1").first()),
     probe(() => env.FILES.head("health-probe")),
     probe(() => coordinator(env).listJobs(1)),
-    sharedGate(env, app).cache.get(),
+    cutoverCache.get(),
   ]);
   const checks = { d1, r2, coordinator: coord, cutoverState: cutover.stale ? "stale" : "ok" };
   const status = d1 !== "ok" || r2 !== "ok" ? "unhealthy" : coord !== "ok" || cutover.stale ? "degraded" : "healthy";

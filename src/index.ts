@@ -22,6 +22,7 @@ export default {
     try {
       const own = await ownRoute(request, env, ctx);
       if (own) return servedBy(own, "workers");
+      if (env.CUTOVER_GATE === "off") return servedBy(await app(request, env, ctx), "workers");
       return await sharedGate(env, app).handle(request, env, ctx);
     } catch (e) {
       if (e instanceof HttpError) return servedBy(errorResponse(e.status, e.message, e.field), "workers");

@@ -1,0 +1,137 @@
+// npm run bench:gate — the same Worker under `wrangler dev`, loaded on loopback with the cutover gate
+// on (state cached, 50 % split to a local legacy stub) and with the gate off, in alternating rounds.
+// Writes bench/results/gate-latest.json and gate-latest.md.
+import http from "node:http";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { gateDecisionMicros } from "./gate-decision.ts";
+import { runLoad, percentile, type LoadResult } from "./load.ts";
+import { startWranglerDev } from "./wrangler-dev.ts";
+
+// Few clients: on a 2-core machine shared by workerd, the stub and this script, more measure queueing.
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const USERS = 1_000;
+const PATH = "/api/list_cutter/list_saved_files/";
+const TOKEN = "bench-admin-token";
+
+async function legacyStub(): Promise<{ url: string; close: () => void }> {
+  const body = JSON.stringify({ servedBy: "legacy", files: [] });
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+}
+
+function summarise(result: LoadResult, backend?: string) {
+  const latencies = backend ? (result.byBackend[backend] ?? []) : Object.values(result.byBackend).flat();
+  return { requests: latencies.length, p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), rps: round(latencies.length / result.seconds) };
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+type Round = { on: LoadResult; all: LoadResult; off: LoadResult };
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** One run: the gate off, or on with `percent` of users sent to the new app (the rest to legacy). */
+async function measure(mode: "on" | "off", percent: number, legacyUrl: string, port: number) {
+  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000" });
+  try {
+    if (mode === "on") {
+      const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ percent }) });
+      if (!res.ok) throw new Error(`PATCH /admin/cutover: ${res.status} ${await res.text()}`);
+    }
+    await runLoad(`${worker.url}${PATH}`, CONCURRENCY, 1_500, USERS); // warm-up
+    const result = await runLoad(`${worker.url}${PATH}`, CONCURRENCY, SECONDS * 1000, USERS);
+    if (result.errors > 0) throw new Error(`${result.errors} failed requests with the gate ${mode}`);
+    return result;
+  } finally {
+    await worker.stop();
+  }
+}
+
+async function main() {
+  const stub = await legacyStub();
+  const rounds: Round[] = [];
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      // The order rotates from round to round so that no configuration always runs first or last.
+      const runs: [keyof Round, () => Promise<LoadResult>][] = [
+        ["on", () => measure("on", 50, stub.url, 8790)],
+        ["all", () => measure("on", 100, stub.url, 8791)],
+        ["off", () => measure("off", 0, stub.url, 8792)],
+      ];
+      const results: Partial<Round> = {};
+      for (let k = 0; k < runs.length; k++) {
+        const [name, run] = runs[(i + k) % runs.length]!;
+        results[name] = await run();
+      }
+      const { on, all, off } = results as Round;
+      rounds.push({ on, all, off });
+      console.log(`round ${i + 1}: p50 workers-served — gate on 50 %: ${summarise(on, "workers").p50Ms} ms, gate on 100 %: ${summarise(all).p50Ms} ms, gate off: ${summarise(off).p50Ms} ms`);
+    }
+  } finally {
+    stub.close();
+  }
+  const pick = (f: (r: Round) => number) => round(median(rounds.map(f)));
+  const decisionUs = round(await gateDecisionMicros());
+  const on = {
+    all: { p50Ms: pick((r) => summarise(r.on).p50Ms), p99Ms: pick((r) => summarise(r.on).p99Ms), rps: pick((r) => summarise(r.on).rps) },
+    workers: { p50Ms: pick((r) => summarise(r.on, "workers").p50Ms), p99Ms: pick((r) => summarise(r.on, "workers").p99Ms), rps: pick((r) => summarise(r.on, "workers").rps) },
+    legacy: { p50Ms: pick((r) => summarise(r.on, "legacy").p50Ms), p99Ms: pick((r) => summarise(r.on, "legacy").p99Ms), rps: pick((r) => summarise(r.on, "legacy").rps) },
+    shareToWorkers: pick((r) => summarise(r.on, "workers").requests / summarise(r.on).requests),
+  };
+  const all = { p50Ms: pick((r) => summarise(r.all).p50Ms), p99Ms: pick((r) => summarise(r.all).p99Ms), rps: pick((r) => summarise(r.all).rps) };
+  const off = { p50Ms: pick((r) => summarise(r.off).p50Ms), p99Ms: pick((r) => summarise(r.off).p99Ms), rps: pick((r) => summarise(r.off).rps) };
+  const report = {
+    benchmark: "gate",
+    date: new Date().toISOString(),
+    settings: { concurrency: CONCURRENCY, seconds: SECONDS, rounds: ROUNDS, users: USERS, path: PATH, split: "50 % to a local legacy stub" },
+    gateOn: on,
+    gateOnAllToWorkers: all,
+    gateOff: off,
+    // Each round's on/off pair ran back to back: the median of the paired ratios resists drift.
+    ratios: {
+      p50WorkersServedOnVsOff: pick((r) => summarise(r.on, "workers").p50Ms / summarise(r.off).p50Ms),
+      p99WorkersServedOnVsOff: pick((r) => summarise(r.on, "workers").p99Ms / summarise(r.off).p99Ms),
+      rpsAllOnVsOff: pick((r) => summarise(r.on).rps / summarise(r.off).rps),
+      // The gate's own cost: every request still passes it (cached state, bucket, metrics), none is proxied.
+      p50GateOnly: pick((r) => summarise(r.all).p50Ms / summarise(r.off).p50Ms),
+      p99GateOnly: pick((r) => summarise(r.all).p99Ms / summarise(r.off).p99Ms),
+    },
+    gateDecision: { microsPerRequest: decisionUs, shareOfGateOffP50: decisionUs / 1000 / off.p50Ms },
+    target: "the gate adds under 5 % to p50 (p50GateOnly < 1.05; gateDecision.shareOfGateOffP50 < 0.05)",
+  };
+  mkdirSync(new URL("results/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("results/gate-latest.json", import.meta.url), JSON.stringify(report, null, 2) + "\n");
+  const md = `# Gate benchmark (${report.date})
+
+\`npm run bench:gate\`: ${CONCURRENCY} keep-alive clients for ${SECONDS} s per run, ${ROUNDS} alternating rounds (medians; ratios are medians of each round's on/off pair), ${USERS} sticky users, \`GET ${PATH}\` on \`wrangler dev\`.
+
+| run | served by | p50 ms | p99 ms | req/s |
+|---|---|---|---|---|
+| gate on, 50 % split | all | ${on.all.p50Ms} | ${on.all.p99Ms} | ${on.all.rps} |
+| gate on, 50 % split | workers | ${on.workers.p50Ms} | ${on.workers.p99Ms} | ${on.workers.rps} |
+| gate on, 50 % split | legacy (proxied) | ${on.legacy.p50Ms} | ${on.legacy.p99Ms} | ${on.legacy.rps} |
+| gate on, 100 % to workers | workers | ${all.p50Ms} | ${all.p99Ms} | ${all.rps} |
+| gate off | workers | ${off.p50Ms} | ${off.p99Ms} | ${off.rps} |
+
+Share served by workers with the gate on: ${(on.shareToWorkers * 100).toFixed(1)} %.
+Ratios against the gate off (medians of each round's back-to-back pair):
+- the gate alone (on, 100 % to workers, nothing proxied): p50 **${report.ratios.p50GateOnly}×**, p99 ${report.ratios.p99GateOnly}×. Target: p50 under 1.05×.
+- the gate's per-request decision (sticky identity, split, metrics), timed in-process on the bundled source:
+  **${decisionUs} µs**, ${(report.gateDecision.shareOfGateOffP50 * 100).toFixed(3)} % of the gate-off p50. End-to-end p50s of one configuration
+  vary by more than that from run to run here, which is why the HTTP ratios are medians of back-to-back pairs.
+- with the 50 % split, workers-served requests: p50 ${report.ratios.p50WorkersServedOnVsOff}×, p99 ${report.ratios.p99WorkersServedOnVsOff}×; total req/s ${report.ratios.rpsAllOnVsOff}×. On this 2-core machine the proxied half
+  (workerd → the Node stub) competes for the same cores, so this ratio includes that contention, not only the gate.
+`;
+  writeFileSync(new URL("results/gate-latest.md", import.meta.url), md);
+  console.log(md);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
