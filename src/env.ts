@@ -17,6 +17,10 @@ export interface Env {
   MAX_FILE_SIZE: string;
   /** Bearer token for /admin/*. A secret: .dev.vars locally, `wrangler secret put` in deployments. */
   ADMIN_TOKEN: string;
+  /** Signs the new app's JWTs (HS256). A secret. */
+  JWT_SECRET: string;
+  /** The legacy Django SECRET_KEY: simplejwt tokens it signed are accepted until they expire. A secret. */
+  LEGACY_JWT_SECRET?: string;
   /** How long (ms) an isolate's gate trusts its copy of the cutover state (default 2000). */
   CUTOVER_CACHE_TTL_MS?: string;
   /** "off" serves every request from the new app with no gate at all: the benchmark's baseline only. */

@@ -2,6 +2,8 @@
 export const TEST_MAX_FILE_SIZE = 2 * 1024 * 1024;
 export const TEST_MEDIA_ROOT = "/app/media";
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+export const TEST_JWT_SECRET = "test-jwt-secret";
+export const TEST_LEGACY_JWT_SECRET = "test-legacy-django-secret-key";
 /** The gate's state cache TTL in tests: short, so that state changes show quickly. */
 export const TEST_CUTOVER_TTL_MS = 300;
 

@@ -98,3 +98,34 @@ export function patchCutover(body: unknown): Promise<{ status: number; body: any
 export async function afterCacheTtl(): Promise<void> {
   await new Promise((r) => setTimeout(r, TEST_CUTOVER_TTL_MS + 50));
 }
+
+/** A request straight to the new app (bypassing the gate, whatever the cutover state). */
+export async function api(path: string, init: RequestInit & { token?: string } = {}): Promise<Response> {
+  const { app } = await import("../src/app");
+  const { createExecutionContext } = await import("cloudflare:test");
+  const { env } = await import("cloudflare:workers");
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+  return app(new Request(`https://list-cutter.test${path}`, { ...init, headers }), env, createExecutionContext());
+}
+
+export async function apiJson(path: string, body: unknown, init: RequestInit & { token?: string } = {}): Promise<{ status: number; body: any }> {
+  const res = await api(path, { method: "POST", ...init, body: JSON.stringify(body), headers: { "content-type": "application/json", ...(init.headers ?? {}) } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Registers (if needed) and logs in a user of the new app; returns its tokens. */
+export async function newUser(username: string, password = "correct-horse-battery"): Promise<{ access: string; refresh: string; id: number }> {
+  await apiJson("/api/accounts/register/", { username, email: `${username}@example.com`, password, password2: password });
+  const { body } = await apiJson("/api/accounts/login/", { username, password });
+  const me = await (await api("/api/accounts/user/", { token: body.access })).json<{ id: number }>();
+  return { ...body, id: me.id };
+}
+
+export function csvForm(name: string, content: string | Blob, fields: Record<string, string> = {}): FormData {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append("file", typeof content === "string" ? new Blob([content], { type: "text/csv" }) : content, name);
+  return form;
+}

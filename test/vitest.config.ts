@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
-import { TEST_ADMIN_TOKEN, TEST_CUTOVER_TTL_MS, TEST_MAX_FILE_SIZE } from "./config.ts";
+import { TEST_ADMIN_TOKEN, TEST_CUTOVER_TTL_MS, TEST_JWT_SECRET, TEST_LEGACY_JWT_SECRET, TEST_MAX_FILE_SIZE } from "./config.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -15,6 +15,8 @@ export default defineConfig({
           MAX_FILE_SIZE: String(TEST_MAX_FILE_SIZE),
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
           CUTOVER_CACHE_TTL_MS: String(TEST_CUTOVER_TTL_MS),
+          JWT_SECRET: TEST_JWT_SECRET,
+          LEGACY_JWT_SECRET: TEST_LEGACY_JWT_SECRET,
           TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
         },
       },

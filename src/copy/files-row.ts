@@ -5,9 +5,9 @@ import type { FileRecord } from "./messages";
 export function upsertFileRow(db: D1Database, fileId: string, r2Key: string, record: FileRecord, copy: { bytes: number; sha256: string; shape: CsvShape }): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO files (id, legacy_id, user_id, file_name, r2_key, size, checksum, row_count, column_count,
+      `INSERT INTO files (id, legacy_id, num, user_id, file_name, r2_key, size, checksum, row_count, column_count,
                           columns_metadata, system_tags, user_tags, metadata, legacy_file_path, uploaded_at, migrated_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+       VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
        ON CONFLICT (id) DO UPDATE SET
          user_id = excluded.user_id, file_name = excluded.file_name, r2_key = excluded.r2_key, size = excluded.size,
          checksum = excluded.checksum, row_count = excluded.row_count, column_count = excluded.column_count,

@@ -1,0 +1,87 @@
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import type { Env } from "../env";
+import { jsonResponse } from "../lib/http";
+import { checkPassword, makePassword, passwordProblems } from "./auth/passwords";
+import { clearLoginFailures, loginBlocked, recordLoginFailure } from "./auth/rate-limit";
+import { issueToken, readToken, revoke } from "./auth/tokens";
+import { drf, readBody } from "./contract";
+import { requireUser } from "./session";
+
+/** Users created here are numbered above every legacy id (see migrations/0002_app.sql). */
+const FIRST_NEW_ID = 1_000_000_000;
+
+const registerBody = z.object({
+  username: z.string().trim().min(1, "This field may not be blank.").max(150).regex(/^[\w.@+-]+$/, "Enter a valid username. Letters, digits and @/./+/-/_ only."),
+  email: z.union([z.literal(""), z.email("Enter a valid email address.")]).default(""),
+  password: z.string().min(1, "This field may not be blank."),
+  password2: z.string().min(1, "This field may not be blank."),
+});
+const loginBody = z.object({ username: z.string().min(1, "This field may not be blank."), password: z.string().min(1, "This field may not be blank.") });
+const refreshBody = z.object({ refresh: z.string().min(1, "This field may not be blank.") });
+
+/** POST /api/accounts/register/ */
+export async function register(request: IRequest, env: Env): Promise<Response> {
+  const body = await readBody(request, registerBody);
+  if (body.password !== body.password2) return drf(400, { non_field_errors: ["Passwords do not match"] });
+  const problems = passwordProblems(body.password, body.username);
+  if (problems.length > 0) return drf(400, { password: problems });
+  const taken = await env.DB.prepare(`SELECT 1 FROM users WHERE username = ?`).bind(body.username).first();
+  if (taken) return drf(400, { username: ["A user with that username already exists."] });
+  const hash = await makePassword(body.password);
+  try {
+    await env.DB.prepare(
+      `INSERT INTO users (id, username, email, password_hash, date_joined)
+       VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM users), ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+    )
+      .bind(FIRST_NEW_ID, body.username, body.email, hash)
+      .run();
+  } catch (e) {
+    if (/UNIQUE/.test(String(e))) return drf(400, { username: ["A user with that username already exists."] });
+    throw e;
+  }
+  return drf(201, { detail: "User created successfully" });
+}
+
+/** POST /api/accounts/login/ — the same answer whether the user is unknown or the password wrong. */
+export async function login(request: IRequest, env: Env): Promise<Response> {
+  const { username, password } = await readBody(request, loginBody);
+  const ip = request.headers.get("cf-connecting-ip");
+  const wait = await loginBlocked(env, username, ip);
+  if (wait !== null) return drf(429, { detail: "Too many login attempts. Try again later." }, { "retry-after": String(wait) });
+  const user = await env.DB.prepare(`SELECT id, password_hash, is_active FROM users WHERE username = ?`).bind(username).first<{ id: number; password_hash: string; is_active: number }>();
+  const check = await checkPassword(password, user?.password_hash ?? null);
+  if (!user || !check.ok || user.is_active !== 1) {
+    await recordLoginFailure(env, username, ip);
+    return drf(401, { detail: "No active account found with the given credentials" });
+  }
+  await clearLoginFailures(env, username);
+  const upgrade = check.outdated ? env.DB.prepare(`UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(await makePassword(password), user.id) : null;
+  const touch = env.DB.prepare(`UPDATE users SET last_login = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(user.id);
+  await env.DB.batch(upgrade ? [upgrade, touch] : [touch]);
+  return jsonResponse({ refresh: await issueToken(env, user.id, "refresh"), access: await issueToken(env, user.id, "access") });
+}
+
+/** POST /api/accounts/token/refresh/ */
+export async function refresh(request: IRequest, env: Env): Promise<Response> {
+  const { refresh: token } = await readBody(request, refreshBody);
+  const claims = await readToken(env, token, "refresh");
+  if (!claims) return drf(401, { detail: "Token is invalid or expired", code: "token_not_valid" });
+  return jsonResponse({ access: await issueToken(env, claims.user_id, "access") });
+}
+
+/** POST /api/accounts/logout/ — revokes the refresh token; access tokens lapse within minutes. */
+export async function logout(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const { refresh: token } = await readBody(request, refreshBody);
+  const claims = await readToken(env, token, "refresh");
+  if (!claims || claims.user_id !== user.id) return drf(401, { detail: "Token is invalid or expired", code: "token_not_valid" });
+  await revoke(env, claims);
+  return new Response(null, { status: 205 });
+}
+
+/** GET /api/accounts/user/ */
+export async function currentUser(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  return jsonResponse({ id: user.id, username: user.username, email: user.email });
+}

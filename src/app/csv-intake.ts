@@ -1,0 +1,65 @@
+import type { Env } from "../env";
+import { maxFileSize } from "../env";
+import { ContentTap, TooLargeError, type TapResult } from "../copy/content-tap";
+import { putStream } from "../copy/r2-writer";
+import { HttpError } from "../lib/http";
+import type { FilePart } from "../lib/multipart";
+
+/** How much of an upload is inspected to decide whether it is a CSV. */
+const SNIFF_BYTES = 8 * 1024;
+
+/**
+ * Receives an uploaded CSV part straight into R2 at `key` (never whole in memory): refuses it past
+ * MAX_FILE_SIZE (413) or when it is not a CSV (415: wrong extension, binary or non-UTF-8 content,
+ * no header row), and returns its size, SHA-256 and shape.
+ */
+export async function receiveCsv(env: Env, part: FilePart, body: ReadableStream<Uint8Array>, key: string): Promise<TapResult> {
+  if (!/\.csv$/i.test(part.filename)) {
+    await body.cancel().catch(() => {});
+    throw new HttpError(415, "Only .csv files are accepted.", "file");
+  }
+  const limit = maxFileSize(env);
+  const tap = new ContentTap(limit);
+  try {
+    await putStream(env.FILES, key, tap.tap(body.pipeThrough(sniffCsv())), null, { httpMetadata: { contentType: "text/csv" } });
+  } catch (e) {
+    await env.FILES.delete(key).catch(() => {});
+    if (e instanceof TooLargeError) throw new HttpError(413, `File size exceeds ${(limit / (1024 * 1024)).toFixed(2)}MB limit.`, "file");
+    if (e instanceof HttpError) throw e;
+    throw e;
+  }
+  const result = await tap.result();
+  if (result.shape.columnCount === 0) {
+    await env.FILES.delete(key);
+    throw new HttpError(415, "The file has no header row; is it a CSV?", "file");
+  }
+  return result;
+}
+
+/** Fails the stream if its first bytes hold a NUL or are not UTF-8: not a text CSV. */
+function sniffCsv(): TransformStream<Uint8Array, Uint8Array> {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+  let seen = 0;
+  return new TransformStream({
+    transform(chunk, controller) {
+      if (seen < SNIFF_BYTES) {
+        const head = chunk.subarray(0, SNIFF_BYTES - seen);
+        seen += head.byteLength;
+        if (head.includes(0)) throw new HttpError(415, "The file is binary, not a CSV.", "file");
+        try {
+          decoder.decode(head, { stream: true });
+        } catch {
+          throw new HttpError(415, "The file is not UTF-8 text; is it a CSV?", "file");
+        }
+      }
+      controller.enqueue(chunk);
+    },
+  });
+}
+
+/** A display name from an uploaded file name: no directories, no control characters, bounded. */
+export function cleanFileName(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 255);
+  return clean || "upload.csv";
+}

@@ -1,0 +1,183 @@
+import type { IRequest } from "itty-router";
+import { z } from "zod";
+import type { Env } from "../env";
+import { HttpError, jsonResponse, parseWith } from "../lib/http";
+import { readMultipart } from "../lib/multipart";
+import { csvRecordBatches } from "../lib/csv";
+import { uploadKey } from "../legacy/paths";
+import { readBody } from "./contract";
+import { cleanFileName, receiveCsv } from "./csv-intake";
+import { requireUser, type SessionUser } from "./session";
+
+/** Files created here are numbered above every legacy id (see migrations/0002_app.sql). */
+const FIRST_NEW_NUM = 1_000_000_000;
+const PREVIEW_ROWS = 100;
+
+export interface FileRow {
+  id: string;
+  num: number;
+  user_id: number;
+  file_name: string;
+  r2_key: string;
+  size: number;
+  checksum: string;
+  row_count: number | null;
+  columns_metadata: string;
+  system_tags: string;
+  user_tags: string;
+  metadata: string;
+  legacy_file_path: string | null;
+  uploaded_at: string;
+}
+
+/** The legacy API's view of a file (list_saved_files). */
+function legacyShape(row: FileRow) {
+  return {
+    id: row.num,
+    file_id: row.id,
+    file_name: row.file_name,
+    file_path: row.legacy_file_path ?? row.r2_key,
+    uploaded_at: row.uploaded_at,
+    system_tags: JSON.parse(row.system_tags),
+    user_tags: JSON.parse(row.user_tags),
+    metadata: JSON.parse(row.metadata),
+  };
+}
+
+/** A file of `user` by its integer id or its file_id; every lookup is owner-scoped. */
+export async function ownedFile(env: Env, user: SessionUser, idOrFileId: string): Promise<FileRow> {
+  const row = /^\d{1,15}$/.test(idOrFileId)
+    ? await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND num = ?`).bind(user.id, Number(idOrFileId)).first<FileRow>()
+    : await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND id = ?`).bind(user.id, idOrFileId.toLowerCase()).first<FileRow>();
+  if (!row) throw new HttpError(404, "File not found.", "id");
+  return row;
+}
+
+/** Stores an uploaded CSV for `user` and records it in D1. */
+async function storeUpload(env: Env, request: Request, user: SessionUser) {
+  const fileId = crypto.randomUUID();
+  const key = uploadKey(user.id, fileId);
+  const form = await readMultipart(request, "file", (part, body) => receiveCsv(env, part, body, key));
+  if (!form.file) throw new HttpError(400, "No file uploaded", "file");
+  return { fileId, key, form, copy: form.file.result, fileName: cleanFileName(form.fields.filename ?? form.file.part.filename) };
+}
+
+async function insertFile(env: Env, user: SessionUser, stored: Awaited<ReturnType<typeof storeUpload>>, systemTags: string[], metadata: unknown): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO files (id, num, user_id, file_name, r2_key, size, checksum, row_count, column_count, columns_metadata, system_tags, metadata, uploaded_at)
+     VALUES (?, (SELECT max(coalesce(max(num), 0), ?) + 1 FROM files), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+  )
+    .bind(stored.fileId, FIRST_NEW_NUM, user.id, stored.fileName, stored.key, stored.copy.bytes, stored.copy.sha256, stored.copy.shape.rowCount, stored.copy.shape.columnCount, JSON.stringify(stored.copy.shape.columns), JSON.stringify(systemTags), JSON.stringify(metadata ?? {}))
+    .run();
+}
+
+/** POST /api/list_cutter/upload/ */
+export async function upload(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const stored = await storeUpload(env, request, user);
+  await insertFile(env, user, stored, ["uploaded"], {});
+  return jsonResponse({ message: "File uploaded successfully", file_id: stored.fileId });
+}
+
+/** POST /api/list_cutter/save_generated_file/ — a cut, stored with its lineage in metadata. */
+export async function saveGeneratedFile(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const stored = await storeUpload(env, request, user);
+  try {
+    const { original_file_id: originalId, metadata: metadataText, filename } = stored.form.fields;
+    if (!filename) throw new HttpError(400, "No file or filename provided.", "filename");
+    if (!originalId) throw new HttpError(400, "Original file ID must be included in the request.", "original_file_id");
+    const source = await ownedFile(env, user, originalId);
+    let metadata: Record<string, unknown> = {};
+    if (metadataText) {
+      try {
+        const parsed: unknown = JSON.parse(metadataText);
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) metadata = parsed as Record<string, unknown>;
+        else throw new Error("not an object");
+      } catch {
+        throw new HttpError(400, "metadata must be a JSON object.", "metadata");
+      }
+    }
+    await insertFile(env, user, stored, ["generated"], { ...metadata, source_file_id: source.id, filters: metadata.filters ?? null });
+  } catch (e) {
+    await env.FILES.delete(stored.key);
+    throw e;
+  }
+  return jsonResponse({ message: "File saved successfully.", file_path: stored.key, file_id: stored.fileId }, 201);
+}
+
+/** GET /api/list_cutter/list_saved_files/ — the newest file per name, as the legacy view lists them. */
+export async function listSavedFiles(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const rows = await env.DB.prepare(
+    `SELECT f.* FROM files f
+     WHERE f.user_id = ?1 AND f.uploaded_at = (SELECT max(g.uploaded_at) FROM files g WHERE g.user_id = ?1 AND g.file_name = f.file_name)
+     ORDER BY f.uploaded_at DESC, f.num DESC`,
+  )
+    .bind(user.id)
+    .all<FileRow>();
+  return jsonResponse({ files: rows.results.map(legacyShape) });
+}
+
+/** GET /api/list_cutter/download/<filename>/ — the owner's newest file of that name, streamed. */
+export async function download(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  let name: string;
+  try {
+    name = decodeURIComponent(request.params.filename ?? "");
+  } catch {
+    throw new HttpError(404, "File not found", "filename");
+  }
+  const row = await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND file_name = ? ORDER BY uploaded_at DESC LIMIT 1`).bind(user.id, name).first<FileRow>();
+  const object = row ? await env.FILES.get(row.r2_key) : null;
+  if (!row || !object) throw new HttpError(404, "File not found", "filename");
+  return new Response(object.body, {
+    headers: { "content-type": "text/csv; charset=utf-8", "content-length": String(object.size), "content-disposition": attachment(row.file_name), "x-content-type-options": "nosniff" },
+  });
+}
+
+/** A Content-Disposition that is safe for any file name (RFC 6266 with an RFC 5987 UTF-8 name). */
+export function attachment(fileName: string): string {
+  const ascii = fileName.replace(/[^\x20-\x7e]/g, "_").replace(/["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/** DELETE /api/list_cutter/delete/<id>/ — the D1 row and the R2 object. */
+export async function deleteFile(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const row = await ownedFile(env, user, request.params.id ?? "");
+  await env.FILES.delete(row.r2_key);
+  await env.DB.prepare(`DELETE FROM files WHERE id = ? AND user_id = ?`).bind(row.id, user.id).run();
+  return new Response(null, { status: 204 });
+}
+
+const tagsBody = z.object({ user_tags: z.array(z.string().trim().min(1).max(100)).max(50) });
+
+/** PATCH /api/list_cutter/update_tags/<id>/ — adds tags (no duplicates). */
+export async function updateTags(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const row = await ownedFile(env, user, request.params.id ?? "");
+  const { user_tags } = await readBody(request, tagsBody);
+  const tags = [...new Set([...(JSON.parse(row.user_tags) as string[]), ...user_tags])];
+  await env.DB.prepare(`UPDATE files SET user_tags = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
+  return jsonResponse({ message: "Tags updated successfully." });
+}
+
+/** GET /api/list_cutter/fetch_saved_file/?file_id= — the file's columns and its first rows. */
+export async function fetchSavedFile(request: IRequest, env: Env): Promise<Response> {
+  const user = await requireUser(request, env);
+  const { file_id } = parseWith(z.object({ file_id: z.string().min(1, "File_id is required.") }), request.query, "query");
+  const row = await ownedFile(env, user, file_id);
+  const object = await env.FILES.get(row.r2_key);
+  if (!object) throw new HttpError(404, "File not found.", "file_id");
+  let columns: string[] = [];
+  const data: Record<string, string>[] = [];
+  for await (const batch of csvRecordBatches(object.body)) {
+    for (const record of batch) {
+      if (columns.length === 0) columns = record.fields;
+      else data.push(Object.fromEntries(columns.map((c, i) => [c, record.fields[i] ?? ""])));
+    }
+    if (data.length >= PREVIEW_ROWS) break;
+  }
+  return jsonResponse({ file_id: row.id, file_name: row.file_name, file_path: row.legacy_file_path ?? row.r2_key, columns, row_count: row.row_count, data: data.slice(0, PREVIEW_ROWS) });
+}
