@@ -5,7 +5,7 @@ import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { gateDecisionMicros } from "./gate-decision.ts";
 import { runLoad, percentile, type LoadResult } from "./load.ts";
-import { startWranglerDev } from "./wrangler-dev.ts";
+import { startWranglerDev } from "../scripts/wrangler-dev.ts";
 
 // Few clients: on a 2-core machine shared by workerd, the stub and this script, more measure queueing.
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);

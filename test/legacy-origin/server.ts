@@ -98,6 +98,12 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
     };
     res.on("close", done);
 
+    if (decoded.startsWith("synthetic/")) {
+      // Files that exist only in a generated export (the 100,000-item benchmark): a tiny CSV each.
+      const body = `id,path\n1,${decoded.replace(/[^\w./-]/g, "")}\n`;
+      res.writeHead(200, { "content-type": "text/csv", "content-length": Buffer.byteLength(body) });
+      return res.end(body);
+    }
     const path = normalize(join(diskRoot, decoded));
     if (!path.startsWith(diskRoot + "/")) return json(res, { error: "outside media root" }, 403);
     let size: number;

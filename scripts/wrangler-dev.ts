@@ -24,10 +24,7 @@ export async function startWranglerDev(port: number, vars: Record<string, string
   child.stderr!.on("data", (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode === null) {
-      process.kill(-child.pid!, "SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    }
+    await stopGroup(child.pid!);
     rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + timeoutMs;
@@ -42,4 +39,22 @@ export async function startWranglerDev(port: number, vars: Record<string, string
   }
   await stop();
   throw new Error(`wrangler dev did not become healthy within ${timeoutMs} ms:\n${output}`);
+}
+
+/** Ends a whole process group (npx, wrangler, workerd), waiting until none of it is left. */
+async function stopGroup(pgid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const [signal, waitMs] of [["SIGTERM", 10_000], ["SIGKILL", 5_000]] as const) {
+    if (!alive()) return;
+    process.kill(-pgid, signal);
+    const deadline = Date.now() + waitMs;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  }
 }
