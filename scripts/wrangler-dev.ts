@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -7,6 +7,8 @@ import { join } from "node:path";
 export interface DevWorker {
   url: string;
   process: ChildProcess;
+  /** The local state directory (D1, R2, DO storage), for `wrangler d1 execute --persist-to`. */
+  state: string;
   stop(): Promise<void>;
 }
 
@@ -16,12 +18,18 @@ export async function startWranglerDev(port: number, vars: Record<string, string
   const state = mkdtempSync(join(tmpdir(), "list-cutter-dev-"));
   const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, encoding: "utf8", env: { ...process.env, CI: "true" } });
   if (migrate.status !== 0) throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn"];
+  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_DEV_LOG ? "log" : "warn"];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   const child = spawn("npx", args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
-  child.stdout!.on("data", (d) => (output += d));
-  child.stderr!.on("data", (d) => (output += d));
+  // WRANGLER_DEV_LOG=<file> keeps the Worker's own output (console.error of the consumer, etc.).
+  const log = process.env.WRANGLER_DEV_LOG ? createWriteStream(process.env.WRANGLER_DEV_LOG) : null;
+  const keep = (d: Buffer) => {
+    output = (output + d).slice(-64 * 1024);
+    log?.write(d);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopGroup(child.pid!);
@@ -31,7 +39,7 @@ export async function startWranglerDev(port: number, vars: Record<string, string
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, process: child, stop };
+      if ((await fetch(`${url}/health`)).ok) return { url, process: child, state, stop };
     } catch {
       // not listening yet
     }

@@ -172,6 +172,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     try {
       const wake = await this.#advance(job, now);
       this.#stepFailures = 0;
+      this.#recordStep(job.id, Date.now() - now);
       return wake;
     } catch (e) {
       // A throwing alarm is retried by the runtime only a few times; keep the heartbeat ourselves.
@@ -196,7 +197,8 @@ export class MigrationCoordinator extends DurableObject<Env> {
       }
       const planned = step.plan.step === "done";
       const next = job.kind === "verify" ? "verifying" : "copying";
-      this.#jobs.update(job.id, { plan: step.plan, counters: step.counters, ...(planned ? { state: next } : {}) }, now);
+      const counters = planned ? { ...step.counters, plannedAt: Date.now() } : step.counters;
+      this.#jobs.update(job.id, { plan: step.plan, counters, ...(planned ? { state: next } : {}) }, now);
       return now;
     }
     if (this.#isDispatching(job)) return this.#pump(job, now);
@@ -248,6 +250,13 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return now;
   }
 
+  #recordStep(jobId: string, ms: number): void {
+    const job = this.#jobs.get(jobId);
+    if (!job) return;
+    const { counters } = job;
+    this.#jobs.update(jobId, { counters: { ...counters, steps: (counters.steps ?? 0) + 1, maxStepMs: Math.max(counters.maxStepMs ?? 0, ms) } }, Date.now());
+  }
+
   #complete(job: JobRecord, now: number): void {
     const failed = this.#ledger.counts(job.id).failed + this.#ledger.rowErrorCount(job.id);
     this.#jobs.update(job.id, { state: failed > 0 ? "completed_with_failures" : "completed", plan: { step: "done" }, finishedAt: now }, now);
@@ -278,6 +287,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       users: { migrated: job.counters.usersMigrated },
       filters: { migrated: job.counters.filtersMigrated },
       rowErrors: this.#ledger.rowErrorCount(job.id),
+      steps: { count: job.counters.steps ?? 0, maxMs: job.counters.maxStepMs ?? 0, planningMs: job.counters.plannedAt ? job.counters.plannedAt - job.createdAt : null },
       throughput: { filesPerSecond: round(filesPerSecond), bytesPerSecond: Math.round(counts.bytesDone / seconds) },
       eta: job.finishedAt || open === 0 ? 0 : filesPerSecond > 0 ? Math.ceil(open / filesPerSecond) : null,
       createdAt: iso(job.createdAt)!,

@@ -12,6 +12,11 @@ export type PlanCursor =
 export interface JobCounters {
   usersMigrated: number;
   filtersMigrated: number;
+  /** Alarm steps taken for this job, and the longest one (ms, wall time including I/O). */
+  steps?: number;
+  maxStepMs?: number;
+  /** When planning finished. */
+  plannedAt?: number;
 }
 
 export interface JobRecord extends JobIdentity {

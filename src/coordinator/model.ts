@@ -61,6 +61,8 @@ export interface JobView extends JobIdentity {
   users: { migrated: number };
   filters: { migrated: number };
   rowErrors: number;
+  /** Alarm steps this job took and the longest (ms); how long planning took (ms). */
+  steps: { count: number; maxMs: number; planningMs: number | null };
   throughput: { filesPerSecond: number; bytesPerSecond: number };
   eta: number | null;
   createdAt: string;

@@ -9,7 +9,7 @@ export interface CsvShape {
 export interface TapResult {
   bytes: number;
   sha256: string;
-  /** MD5 too: R2 reports it as the ETag of a single-part object, which proves what R2 holds. */
+  /** MD5 if asked for ("" otherwise): R2's ETag of a single-part object, which proves what R2 holds. */
   md5: string;
   shape: CsvShape;
 }
@@ -25,16 +25,30 @@ export class TooLargeError extends Error {
  * counts CSV rows and columns as the bytes go by, so one read of a body yields all three.
  * It errors as soon as more than `limit` bytes have passed.
  */
+export interface TapOptions {
+  /** Also compute MD5 (only needed to compare with an R2 ETag). */
+  md5?: boolean;
+  /** Count CSV rows and columns (not needed to verify bytes already known). */
+  shape?: boolean;
+}
+
 export class ContentTap {
   readonly #sha256 = new crypto.DigestStream("SHA-256");
-  readonly #md5 = new crypto.DigestStream("MD5");
-  readonly #hashes = [this.#sha256.getWriter(), this.#md5.getWriter()];
-  readonly #csv = new CsvChunkParser();
+  readonly #md5: DigestStream | null;
+  readonly #hashes: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView>[];
+  readonly #csv: CsvChunkParser | null;
   #bytes = 0;
   #records = 0;
   #columns: string[] | null = null;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    options: TapOptions = {},
+  ) {
+    this.#md5 = options.md5 ? new crypto.DigestStream("MD5") : null;
+    this.#hashes = [this.#sha256.getWriter(), ...(this.#md5 ? [this.#md5.getWriter()] : [])];
+    this.#csv = options.shape === false ? null : new CsvChunkParser();
+  }
 
   /** Bytes that have passed so far. */
   get bytes(): number {
@@ -47,8 +61,8 @@ export class ContentTap {
       transform: async (chunk, controller) => {
         this.#bytes += chunk.byteLength;
         if (this.#bytes > this.limit) throw new TooLargeError(this.limit);
-        this.#count(this.#csv.push(chunk));
-        await Promise.all(this.#hashes.map((h) => h.write(chunk.slice())));
+        if (this.#csv) this.#count(this.#csv.push(chunk));
+        await Promise.all(this.#hashes.map((h) => h.write(chunk)));
         controller.enqueue(chunk);
       },
     });
@@ -58,13 +72,13 @@ export class ContentTap {
 
   /** Call once the stream has been fully read. */
   async result(): Promise<TapResult> {
-    this.#count(this.#csv.end());
+    if (this.#csv) this.#count(this.#csv.end());
     await Promise.all(this.#hashes.map((h) => h.close()));
     const columns = this.#columns ?? [];
     return {
       bytes: this.#bytes,
       sha256: hex(await this.#sha256.digest),
-      md5: hex(await this.#md5.digest),
+      md5: this.#md5 ? hex(await this.#md5.digest) : "",
       shape: { rowCount: Math.max(0, this.#records - 1), columnCount: columns.length, columns },
     };
   }

@@ -2,7 +2,7 @@ import type { Env } from "../env";
 import { maxFileSize } from "../env";
 import { d1Message } from "../coordinator/d1-import";
 import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
-import { ContentTap, TooLargeError, type TapResult } from "./content-tap";
+import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./content-tap";
 import { upsertFileRow } from "./files-row";
 import type { CopyItem, FailureReason } from "./messages";
 import { putStream } from "./r2-writer";
@@ -36,7 +36,7 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
     const limit = maxFileSize(env);
     const existing = known ? await env.FILES.head(item.r2Key) : null;
     if (known && existing && existing.size === known.size) {
-      const check = await download(url, item, limit, timeoutMs, null);
+      const check = await download(url, item, limit, timeoutMs, null, { md5: true });
       const same = check.result.sha256 === known.checksum && check.result.bytes === known.size && check.result.md5 === existing.etag;
       if (same) {
         await upsertRow(env, item, check.result);
@@ -70,7 +70,7 @@ type Sink = (body: ReadableStream<Uint8Array>, length: number | null) => Promise
  * Fetches the source and reads its whole body through a ContentTap, into `sink` or (null) nowhere.
  * Classifies every way it can go wrong into a failure reason.
  */
-async function download(url: URL, item: CopyItem, limit: number, timeoutMs: number, sink: Sink | null): Promise<{ result: TapResult }> {
+async function download(url: URL, item: CopyItem, limit: number, timeoutMs: number, sink: Sink | null, options: TapOptions = {}): Promise<{ result: TapResult }> {
   const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   try {
@@ -85,7 +85,7 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
     await response.body?.cancel().catch(() => {});
     throw e;
   }
-  const tap = new ContentTap(limit);
+  const tap = new ContentTap(limit, options);
   const tapped = tap.tap(response.body ?? emptyBody());
   try {
     if (sink) await sink(tapped, length);

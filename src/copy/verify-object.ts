@@ -15,7 +15,7 @@ export async function verifyObject(bucket: R2Bucket, item: VerifyItem): Promise<
     await object.body.cancel();
     return { ok: false, reason: "size_mismatch", detail: `R2 holds ${object.size} bytes, D1 says ${item.size}` };
   }
-  const tap = new ContentTap(Number.MAX_SAFE_INTEGER);
+  const tap = new ContentTap(Number.MAX_SAFE_INTEGER, { shape: false });
   try {
     await tap.tap(object.body).pipeTo(new WritableStream());
   } catch (e) {

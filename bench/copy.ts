@@ -1,0 +1,193 @@
+// npm run bench — copy throughput of a `full` job under `wrangler dev` against a plain Node baseline
+// measured in the same run, on a fixed corpus served from 127.0.0.1; plus a 100,000-item job planned
+// and dispatched. Writes bench/results/latest.json and latest.md.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportCsv, toCsv } from "../test/legacy-origin/corpus.ts";
+import { startLegacyOrigin } from "../test/legacy-origin/server.ts";
+import { startWranglerDev, type DevWorker } from "../scripts/wrangler-dev.ts";
+import { nodeBaseline, type CopyMeasure } from "./baseline.ts";
+import { COPY_BENCH, generateBenchCorpus } from "./corpus.ts";
+
+const CONCURRENCY = 32;
+const TOKEN = "bench-admin-token";
+const PORT = 8793;
+const BIG_JOB_ITEMS = Number(process.env.BENCH_BIG_ITEMS ?? 100_000);
+const BIG_JOB_DISPATCH_SECONDS = 20;
+const SETTINGS = { maxInFlight: 1_000, batchSize: 10, consumerConcurrency: CONCURRENCY, ratePerSecond: 10_000 };
+
+const round = (n: number, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+async function api(worker: DevWorker, path: string, init: RequestInit = {}): Promise<any> {
+  const res = await fetch(`${worker.url}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function putExport(worker: DevWorker, set: string, table: string, csv: string) {
+  const res = await fetch(`${worker.url}/admin/exports/${set}/${table}`, { method: "PUT", body: csv, headers: { authorization: `Bearer ${TOKEN}` } });
+  if (res.status !== 201) throw new Error(`upload ${table}: ${res.status} ${await res.text()}`);
+}
+
+async function waitFor(worker: DevWorker, id: string, until: (job: any) => boolean, timeoutMs: number, onPoll?: () => void): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    onPoll?.();
+    const job = await api(worker, `/admin/jobs/${id}`);
+    if (until(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} timed out: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const ended = (job: any) => ["completed", "completed_with_failures", "failed", "cancelled"].includes(job.state);
+
+/** Peak resident memory (MiB) of the workerd processes in the dev worker's process group. */
+function workerdPeakMiB(worker: DevWorker): number {
+  const ps = spawnSync("ps", ["-o", "pid=,comm=", "-g", String(worker.process.pid)], { encoding: "utf8" });
+  let peak = 0;
+  for (const line of ps.stdout.trim().split("\n")) {
+    const [pid, comm] = line.trim().split(/\s+/);
+    if (!comm?.startsWith("workerd")) continue;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    peak = Math.max(peak, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+  }
+  return round(peak, 1);
+}
+
+function measure(files: number, bytes: number, seconds: number, verified: number): CopyMeasure {
+  return { files, bytes, seconds: round(seconds, 3), filesPerSecond: round(files / seconds), mibPerSecond: round(bytes / 1024 / 1024 / seconds), verified };
+}
+
+async function main() {
+  const diskRoot = mkdtempSync(join(tmpdir(), "bench-media-"));
+  let worker: DevWorker | null = null;
+  const origin = await (async () => {
+    const t = performance.now();
+    const corpus = generateBenchCorpus(diskRoot);
+    console.log(`corpus: ${corpus.files.length} files, ${round(corpus.files.reduce((n, f) => n + f.size, 0) / 1024 / 1024, 1)} MiB, generated in ${round((performance.now() - t) / 1000, 1)} s`);
+    return { corpus, server: await startLegacyOrigin(corpus, diskRoot) };
+  })();
+  const { corpus, server } = origin;
+  const totalBytes = corpus.files.reduce((n, f) => n + f.size, 0);
+  try {
+    const baselineRuns = [await nodeBaseline(server.url, corpus.files, CONCURRENCY)];
+    console.log(`baseline: ${round(baselineRuns[0]!.seconds, 2)} s`);
+
+    worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: server.url, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench", LEGACY_JWT_SECRET: "bench-legacy" });
+    await putExport(worker, "bench", "users", exportCsv(corpus, "users"));
+    await putExport(worker, "bench", "files", exportCsv(corpus, "files"));
+
+    const started = performance.now();
+    const { id } = await api(worker, "/admin/jobs", { method: "POST", body: JSON.stringify({ kind: "full", exportSet: "bench", settings: SETTINGS }) });
+    const job = await waitFor(worker, id, ended, 600_000);
+    const seconds = (performance.now() - started) / 1000;
+    if (job.state !== "completed") throw new Error(`the full job ended ${job.state}: ${JSON.stringify(job.items)}`);
+
+    // Every file checked outside the engine: D1's checksum and size against the corpus manifest.
+    const rows = JSON.parse(
+      execFileSync("npx", ["wrangler", "d1", "execute", "DB", "--local", "--persist-to", worker.state, "--json", "--command", "SELECT id, size, checksum FROM files"], { encoding: "utf8", env: { ...process.env, CI: "true" }, maxBuffer: 64 * 1024 * 1024 }),
+    )[0].results as { id: string; size: number; checksum: string }[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const verified = corpus.files.filter((f) => byId.get(f.fileId)?.checksum === f.sha256 && byId.get(f.fileId)?.size === f.size).length;
+    const engine = measure(corpus.files.length, totalBytes, seconds, verified);
+    console.log(`engine: ${engine.seconds} s, ${verified}/${corpus.files.length} verified against the manifest`);
+
+    const verifyStarted = performance.now();
+    const verifyJob = await waitFor(worker, (await api(worker, "/admin/jobs", { method: "POST", body: JSON.stringify({ kind: "verify", settings: SETTINGS }) })).id, ended, 600_000);
+    const verifyRun = measure(verifyJob.items.done, verifyJob.bytes.done, (performance.now() - verifyStarted) / 1000, verifyJob.items.done);
+    if (verifyJob.state !== "completed") throw new Error(`the verify job ended ${verifyJob.state}`);
+    const copyPeakMiB = workerdPeakMiB(worker);
+
+    await worker.stop();
+    worker = null;
+
+    // A 100,000-item job, in a Worker of its own: planned in full, dispatched for a while, cancelled.
+    worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: server.url, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench", LEGACY_JWT_SECRET: "bench-legacy" });
+    const fileRows = Array.from({ length: BIG_JOB_ITEMS }, (_, i) => [i + 1, (i % corpus.users.length) + 1, `00000000-0000-4000-b000-${String(i + 1).padStart(12, "0")}`, `s${i + 1}.csv`, `/app/media/synthetic/s${i + 1}.csv`, "2024-01-01 00:00:00+00", "{}", "{}", "{}"]);
+    await putExport(worker, "big", "users", exportCsv(corpus, "users"));
+    await putExport(worker, "big", "files", toCsv(["id", "user_id", "file_id", "file_name", "file_path", "uploaded_at", "system_tags", "user_tags", "metadata"], fileRows));
+    const bigStarted = performance.now();
+    const big = await api(worker, "/admin/jobs", { method: "POST", body: JSON.stringify({ kind: "full", exportSet: "big", settings: SETTINGS }) });
+    const planned = await waitFor(worker, big.id, (j) => j.state !== "planning", 600_000);
+    const planSeconds = (performance.now() - bigStarted) / 1000;
+    await new Promise((r) => setTimeout(r, BIG_JOB_DISPATCH_SECONDS * 1000));
+    const dispatched = await api(worker, `/admin/jobs/${big.id}`);
+    await api(worker, `/admin/jobs/${big.id}/cancel`, { method: "POST", body: "{}" });
+    const bigPeakMiB = workerdPeakMiB(worker);
+
+    await worker.stop();
+    worker = null;
+    baselineRuns.push(await nodeBaseline(server.url, corpus.files, CONCURRENCY));
+    const baseline = baselineRuns.reduce((best, run) => (run.seconds < best.seconds ? run : best));
+    const baselineView = measure(baseline.files, baseline.bytes, baseline.seconds, baseline.verified);
+
+    const report = {
+      benchmark: "copy",
+      date: new Date().toISOString(),
+      corpus: { files: corpus.files.length, mib: round(totalBytes / 1024 / 1024, 1), spec: COPY_BENCH },
+      concurrency: CONCURRENCY,
+      engineSettings: SETTINGS,
+      baseline: { ...baselineView, runs: baselineRuns.map((r) => round(r.seconds, 3)), note: "plain Node fetch → SHA-256 → disk, best of a run before and one after the engine" },
+      engine: { ...engine, planningMs: job.steps.planningMs, alarmSteps: job.steps.count, maxAlarmStepMs: job.steps.maxMs, workerdPeakMiB: copyPeakMiB },
+      ratios: { filesPerSecond: round(engine.filesPerSecond / baselineView.filesPerSecond), mibPerSecond: round(engine.mibPerSecond / baselineView.mibPerSecond) },
+      verifyJob: verifyRun,
+      hundredThousandItems: {
+        items: BIG_JOB_ITEMS,
+        planSeconds: round(planSeconds, 2),
+        planningMs: planned.steps.planningMs,
+        dispatchSeconds: BIG_JOB_DISPATCH_SECONDS,
+        stateWhileDispatching: dispatched.state,
+        itemsWhileDispatching: dispatched.items,
+        itemsDoneWhileDispatching: dispatched.items.done,
+        itemsPerSecond: round(dispatched.items.done / BIG_JOB_DISPATCH_SECONDS),
+        alarmSteps: dispatched.steps.count,
+        maxAlarmStepMs: dispatched.steps.maxMs,
+        workerdPeakMiB: bigPeakMiB,
+      },
+      target: "engine ≥ 0.5× the baseline's files/s and MiB/s, every file verified",
+    };
+    const h = report.hundredThousandItems;
+    mkdirSync(new URL("results/", import.meta.url), { recursive: true });
+    writeFileSync(new URL("results/latest.json", import.meta.url), JSON.stringify(report, null, 2) + "\n");
+    const limits = `## What limits it (measured in this run)
+
+- Local R2 reads alone: the \`verify\` job, which only reads each object back from R2 and hashes it, reaches ${verifyRun.mibPerSecond} MiB/s
+  (${round(verifyRun.mibPerSecond / baselineView.mibPerSecond)}× the baseline's MiB/s). Copying also writes every byte to local R2 (SQLite index + blob files) and reads it from the origin.
+- Per-item overhead: on tiny files (the 100,000-item job) the engine completes ${h.itemsPerSecond} items/s (${round(h.itemsPerSecond / baselineView.filesPerSecond)}× the baseline's files/s):
+  each item costs a fetch, an R2 put, a D1 upsert and its share of a coordinator report, and under \`wrangler dev\` the queue
+  delivers one consumer batch at a time, so a batch waits for its slowest file before the next starts.
+- Coordinator: the longest alarm step took ${job.steps.maxMs} ms (full job) and ${h.maxAlarmStepMs} ms (100,000 items, planning ${h.planningMs} ms in all).
+`;
+    const md = `# Copy benchmark (${report.date})
+
+\`npm run bench\`: ${report.corpus.files} CSVs (${COPY_BENCH.small} of 10–30 KiB, ${COPY_BENCH.large} of 20 MiB; ${report.corpus.mib} MiB) served by a static Node server on 127.0.0.1.
+
+| run | seconds | files/s | MiB/s | verified |
+|---|---|---|---|---|
+| baseline: Node fetch → SHA-256 → disk, ${CONCURRENCY} in flight | ${baselineView.seconds} | ${baselineView.filesPerSecond} | ${baselineView.mibPerSecond} | ${baselineView.verified}/${baselineView.files} |
+| engine: \`full\` job under \`wrangler dev\` (R2 + D1 + SHA-256 + CSV shape) | ${engine.seconds} | ${engine.filesPerSecond} | ${engine.mibPerSecond} | ${engine.verified}/${engine.files} |
+| engine: \`verify\` job (re-read every object from R2) | ${verifyRun.seconds} | ${verifyRun.filesPerSecond} | ${verifyRun.mibPerSecond} | ${verifyRun.verified} |
+
+Engine / baseline: **${report.ratios.filesPerSecond}× files/s, ${report.ratios.mibPerSecond}× MiB/s** (target ≥ 0.5×).
+Full job: planning ${job.steps.planningMs} ms, ${job.steps.count} alarm steps, the longest ${job.steps.maxMs} ms; workerd peak RSS ${copyPeakMiB} MiB.
+
+${BIG_JOB_ITEMS.toLocaleString("en")}-item job (tiny files, its own Worker): planned in ${h.planSeconds} s (${h.planningMs} ms inside the coordinator); in ${h.dispatchSeconds} s of dispatching, ${h.itemsDoneWhileDispatching} items copied (${h.itemsPerSecond}/s); ${h.alarmSteps} alarm steps, the longest ${h.maxAlarmStepMs} ms; workerd peak RSS ${h.workerdPeakMiB} MiB.
+
+${limits}`;
+    writeFileSync(new URL("results/latest.md", import.meta.url), md);
+    console.log(md);
+  } finally {
+    await worker?.stop();
+    await server.close();
+    rmSync(diskRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
