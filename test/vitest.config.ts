@@ -27,6 +27,8 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     setupFiles: ["./test/apply-migrations.ts"],
     include: ["test/**/*.test.ts"],
+    // test/node/ holds Node test-runner tests (they start wrangler dev); npm test runs them after.
+    exclude: ["test/node/**", "node_modules/**"],
     // The fixture origin (and its fault switches) is shared by the whole run: one file at a time.
     fileParallelism: false,
     testTimeout: 60_000,

@@ -3,7 +3,8 @@ import type { FileRecord } from "../copy/messages";
 import { csvRecordBatches, type CsvRecord } from "../lib/csv";
 import { decodeRow, exportObjectKey, missingColumns, type ExportTable, type FileRow } from "../legacy/export-contract";
 import { relativeMediaPath, uploadKey } from "../legacy/paths";
-import { existingIds, runIsolated, upsertFilter, upsertUser } from "./d1-import";
+import { runIsolated } from "../lib/d1";
+import { existingIds, upsertFilter, upsertUser } from "./d1-import";
 import type { JobCounters, JobRecord, PlanCursor } from "./jobs";
 import type { Ledger, NewItem } from "./ledger";
 
@@ -46,6 +47,8 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
   }
   let { header, offset, line } = cursor;
   let read = 0;
+  // Users already seen to exist in D1, so that each is looked up once per step, not once per batch.
+  const knownUsers = new Set<number>();
   try {
     for await (let records of csvRecordBatches(object.body, { positions: true, firstLine: line, strictUtf8: true })) {
       if (header === null) {
@@ -56,7 +59,7 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
         records = records.slice(1);
       }
       for (let i = 0; i < records.length; i += D1_BATCH) {
-        await importRecords(ctx, cursor.table, header, records.slice(i, i + D1_BATCH), counters);
+        await importRecords(ctx, cursor.table, header, records.slice(i, i + D1_BATCH), counters, knownUsers);
       }
       const last = records.at(-1);
       if (last) {
@@ -81,7 +84,7 @@ function nextTable(table: ExportTable): PlanCursor {
   return next ? { step: "import", table: next, offset: 0, line: 1, header: null } : { step: "done" };
 }
 
-async function importRecords(ctx: PlanContext, table: ExportTable, header: string[], records: CsvRecord[], counters: JobCounters) {
+async function importRecords(ctx: PlanContext, table: ExportTable, header: string[], records: CsvRecord[], counters: JobCounters, knownUsers: Set<number>) {
   const { ledger, job, env } = ctx;
   const valid: { record: CsvRecord; row: any }[] = [];
   for (const record of records) {
@@ -89,7 +92,7 @@ async function importRecords(ctx: PlanContext, table: ExportTable, header: strin
     if (decoded.ok) valid.push({ record, row: decoded.row });
     else ledger.recordRowError(job.id, table, record.line, decoded.error);
   }
-  if (table === "files") return planFiles(ctx, valid);
+  if (table === "files") return planFiles(ctx, valid, knownUsers);
   const statements = valid.map(({ row }) => (table === "users" ? upsertUser(env.DB, row) : upsertFilter(env.DB, row)));
   const outcomes = await runIsolated(env.DB, statements);
   outcomes.forEach((outcome, i) => {
@@ -101,9 +104,10 @@ async function importRecords(ctx: PlanContext, table: ExportTable, header: strin
   });
 }
 
-async function planFiles(ctx: PlanContext, rows: { record: CsvRecord; row: FileRow }[]) {
+async function planFiles(ctx: PlanContext, rows: { record: CsvRecord; row: FileRow }[], knownUsers: Set<number>) {
   const { env, job, ledger } = ctx;
-  const knownUsers = await existingIds(env.DB, "users", rows.map((r) => r.row.user_id));
+  const unseen = rows.map((r) => r.row.user_id).filter((id) => !knownUsers.has(id));
+  if (unseen.length > 0) for (const id of await existingIds(env.DB, "users", unseen)) knownUsers.add(id);
   const alreadyCopied =
     job.kind === "delta" ? await existingIds(env.DB, "files", rows.map((r) => r.row.file_id)) : new Set<string>();
   const items: { line: number; item: NewItem }[] = [];

@@ -4,6 +4,7 @@ import { coordinator } from "../env";
 import { existingFileChecksums } from "../coordinator/reconcile";
 import { Semaphore } from "../lib/concurrency";
 import { copyFile, type ItemOutcome } from "./copy-file";
+import { recordCopies } from "./record-copies";
 import type { CopyItem, CopyMessage, ItemReport, VerifyItem } from "./messages";
 import { verifyObject } from "./verify-object";
 
@@ -40,15 +41,14 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
   const stub = coordinator(env);
   await Promise.all(
     messages.map(async ({ message, body }) => {
-      const reports = await Promise.all(
-        (body.items as (CopyItem | VerifyItem)[]).map((item) =>
-          pool.run(async () => {
-            const outcome =
-              body.kind === "copy" ? await copyFile(env, item as CopyItem, body.fetchTimeoutMs, known.get(item.fileId)) : await verifyObject(env.FILES, item as VerifyItem);
-            return toReport(body.jobId, item, outcome);
-          }),
+      const items = body.items as (CopyItem | VerifyItem)[];
+      let outcomes = await Promise.all(
+        items.map((item) =>
+          pool.run(() => (body.kind === "copy" ? copyFile(env, item as CopyItem, body.fetchTimeoutMs, known.get(item.fileId)) : verifyObject(env.FILES, item as VerifyItem))),
         ),
       );
+      if (body.kind === "copy") outcomes = await recordCopies(env, body.items, outcomes);
+      const reports = items.map((item, i) => toReport(body.jobId, item, outcomes[i]!));
       try {
         await stub.report(reports);
         message.ack();

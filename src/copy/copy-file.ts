@@ -1,13 +1,11 @@
 import type { Env } from "../env";
 import { maxFileSize } from "../env";
-import { d1Message } from "../coordinator/d1-import";
 import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
 import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./content-tap";
-import { upsertFileRow } from "./files-row";
 import type { CopyItem, FailureReason } from "./messages";
 import { putStream } from "./r2-writer";
 
-export type ItemOutcome = { ok: true; bytes: number; sha256: string; wrote: boolean } | { ok: false; reason: FailureReason; detail: string };
+export type ItemOutcome = { ok: true; bytes: number; sha256: string; wrote: boolean; copy?: TapResult } | { ok: false; reason: FailureReason; detail: string };
 
 /** What D1 already says about a file, if it was copied before. */
 export interface KnownCopy {
@@ -26,7 +24,8 @@ class ItemFailure extends Error {
 
 /**
  * Copies one legacy file: fetch from the legacy origin only, stream into R2 with a known length
- * while hashing and counting CSV shape, then upsert the D1 row. If D1 records this file with the
+ * while hashing and counting CSV shape (the D1 row is written by the caller, for a whole message
+ * at once: recordCopies). If D1 records this file with the
  * source's SHA-256 and R2's ETag is the source's MD5 (R2 holds those very bytes), the body is only
  * hashed and the object is not rewritten.
  */
@@ -38,10 +37,7 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
     if (known && existing && existing.size === known.size) {
       const check = await download(url, item, limit, timeoutMs, null, { md5: true });
       const same = check.result.sha256 === known.checksum && check.result.bytes === known.size && check.result.md5 === existing.etag;
-      if (same) {
-        await upsertRow(env, item, check.result);
-        return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, wrote: false };
-      }
+      if (same) return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, wrote: false, copy: check.result };
     }
     const copied = await download(url, item, limit, timeoutMs, (body, length) =>
       putStream(env.FILES, item.r2Key, body, length, {
@@ -49,8 +45,7 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
         customMetadata: { fileId: item.fileId, legacyId: String(item.record.legacyId) },
       }),
     );
-    await upsertRow(env, item, copied.result);
-    return { ok: true, bytes: copied.result.bytes, sha256: copied.result.sha256, wrote: true };
+    return { ok: true, bytes: copied.result.bytes, sha256: copied.result.sha256, wrote: true, copy: copied.result };
   } catch (e) {
     if (e instanceof ItemFailure) return { ok: false, reason: e.reason, detail: e.message };
     return { ok: false, reason: "storage", detail: e instanceof Error ? e.message : String(e) };
@@ -123,16 +118,6 @@ function contentLength(response: Response): number | null {
   const header = response.headers.get("content-length");
   if (header === null || !/^\d+$/.test(header.trim())) return null;
   return Number(header);
-}
-
-async function upsertRow(env: Env, item: CopyItem, copy: TapResult): Promise<void> {
-  try {
-    await upsertFileRow(env.DB, item.fileId, item.r2Key, item.record, copy).run();
-  } catch (e) {
-    const message = d1Message(e);
-    if (/FOREIGN KEY/i.test(message)) throw new ItemFailure("unknown_user", `user ${item.record.userId} is not in D1`);
-    throw new ItemFailure("storage", `D1 write failed: ${message}`);
-  }
 }
 
 function emptyBody(): ReadableStream<Uint8Array> {

@@ -1,0 +1,38 @@
+/** D1 helpers shared by the export import and the copy consumer. */
+
+export type StatementOutcome = { ok: true; changes: number } | { ok: false; error: string };
+
+/**
+ * Runs statements as one D1 batch (one transaction); if the batch fails, runs them one by one so
+ * that a single row breaking a constraint is reported on its own instead of sinking its neighbours.
+ */
+export async function runIsolated(db: D1Database, statements: D1PreparedStatement[]): Promise<StatementOutcome[]> {
+  if (statements.length === 0) return [];
+  try {
+    const results = await db.batch(statements);
+    return results.map((r) => ({ ok: true, changes: r.meta.changes ?? 0 }));
+  } catch {
+    const outcomes: StatementOutcome[] = [];
+    for (const statement of statements) {
+      try {
+        const r = await statement.run();
+        outcomes.push({ ok: true, changes: r.meta.changes ?? 0 });
+      } catch (e) {
+        // Only a constraint is the row's fault; anything else (no table, an outage) fails the step.
+        if (!isConstraintError(e)) throw e;
+        outcomes.push({ ok: false, error: d1Message(e) });
+      }
+    }
+    return outcomes;
+  }
+}
+
+export function d1Message(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.replace(/^D1_ERROR:\s*/, "").replace(/: SQLITE_CONSTRAINT.*$/, "");
+}
+
+
+export function isConstraintError(e: unknown): boolean {
+  return /constraint failed|SQLITE_CONSTRAINT|datatype mismatch/i.test(e instanceof Error ? e.message : String(e));
+}
