@@ -4,8 +4,7 @@ export const JOB_KINDS = ["full", "delta", "verify"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const ACTIVE_STATES = ["planning", "copying", "verifying"] as const;
-export const TERMINAL_STATES = ["completed", "completed_with_failures", "failed", "cancelled"] as const;
-export type JobState = (typeof ACTIVE_STATES)[number] | (typeof TERMINAL_STATES)[number];
+export type JobState = (typeof ACTIVE_STATES)[number] | "completed" | "completed_with_failures" | "failed" | "cancelled";
 
 export const ITEM_STATES = ["pending", "leased", "done", "failed"] as const;
 export type ItemState = (typeof ITEM_STATES)[number];

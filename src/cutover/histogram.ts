@@ -6,7 +6,7 @@ export function emptyHistogram(): number[] {
   return new Array<number>(HISTOGRAM_SIZE).fill(0);
 }
 
-export function bucketOf(ms: number): number {
+export function latencyBucket(ms: number): number {
   const i = LATENCY_BOUNDS_MS.findIndex((bound) => ms <= bound);
   return i === -1 ? LATENCY_BOUNDS_MS.length : i;
 }

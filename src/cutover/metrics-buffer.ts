@@ -1,4 +1,4 @@
-import { bucketOf, emptyHistogram, mergeInto } from "./histogram";
+import { emptyHistogram, latencyBucket, mergeInto } from "./histogram";
 import type { Backend, BackendSample } from "./metrics-model";
 
 /**
@@ -23,7 +23,7 @@ export class MetricsBuffer {
     const sample = this.#sample(backend, version);
     sample.requests++;
     if (status >= 500) sample.errors++;
-    sample.histogram[bucketOf(ms)]!++;
+    sample.histogram[latencyBucket(ms)]!++;
     this.#pending++;
   }
 

@@ -20,8 +20,6 @@ export class CutoverStateCache {
   #checkedAt = -Infinity;
   #stale = false;
   #refreshing: Promise<void> | null = null;
-  /** Coordinator reads so far (for tests and /health). */
-  reads = 0;
 
   constructor(
     private readonly load: () => Promise<CutoverState>,
@@ -38,13 +36,7 @@ export class CutoverStateCache {
     return { state: this.#state ?? INITIAL_CUTOVER, stale: this.#stale, readAt: this.#readAt };
   }
 
-  /** The state as last read, without reading (for /health). */
-  peek(): CachedState {
-    return { state: this.#state ?? INITIAL_CUTOVER, stale: this.#stale || this.#state === null, readAt: this.#readAt };
-  }
-
   async #refresh(): Promise<void> {
-    this.reads++;
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("coordinator read timed out")), this.timeoutMs)));

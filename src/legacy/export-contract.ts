@@ -27,7 +27,7 @@ const requiredTimestamp = pg(parsePgTimestamp).refine((v): v is string => v !== 
 const jsonText = pg((s) => (s.trim() === "" ? {} : JSON.parse(s)) as unknown);
 const uuid = z.string().trim().refine(isUuid, "must be a UUID").transform((s) => s.toLowerCase());
 
-export const userRow = z.object({
+const userRow = z.object({
   id: legacyId,
   username: text.min(1, "is required").max(150),
   email: text,
@@ -41,7 +41,7 @@ export const userRow = z.object({
   is_superuser: pg(parsePgBoolean),
 });
 
-export const fileRow = z.object({
+const fileRow = z.object({
   id: legacyId,
   user_id: legacyId,
   file_id: uuid,
@@ -53,7 +53,7 @@ export const fileRow = z.object({
   metadata: jsonText,
 });
 
-export const filterRow = z.object({
+const filterRow = z.object({
   id: legacyId,
   user_id: legacyId,
   file_id: z.string().trim().transform((s) => (s === "" ? null : s)).pipe(uuid.nullable()),
