@@ -4,10 +4,12 @@ import { unverifiedJwtPayload } from "../lib/jwt";
 export const BUCKETS = 10_000;
 export const BUCKET_COOKIE = "lc_bucket";
 
+const encoder = new TextEncoder();
+
 /** 32-bit FNV-1a over the UTF-8 bytes of `text`. Stable across isolates, releases and platforms. */
 export function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
+  for (const byte of encoder.encode(text)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
