@@ -90,6 +90,17 @@ describe("csv_cutter and export_csv reproduce the legacy filter semantics", () =
   });
 });
 
+describe("csv_cutter uploads of signed-in users", () => {
+  it("can be cut only by that user", async () => {
+    const owner = await newUser("cutter-owner");
+    const other = await newUser("cutter-other");
+    const { body } = await cutter("mine.csv", TABLE, owner.access);
+    expect((await cut(body.file_path, ["id"], {}, owner.access)).status).toBe(200);
+    expect((await cut(body.file_path, ["id"], {}, other.access)).status).toBe(404);
+    expect((await cut(body.file_path, ["id"])).status).toBe(404);
+  });
+});
+
 describe("a large cut", () => {
   it("streams a 40 MiB CSV through the filter in bounded chunks", async () => {
     const user = await newUser("bigcutter");
