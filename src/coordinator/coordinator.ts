@@ -213,7 +213,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async #pump(job: JobRecord, now: number): Promise<number | null> {
     this.#ledger.expireLeases(job.id, now, job.settings);
     const { retryAt } = job.paused ? { retryAt: null } : await this.#dispatcher.dispatch(job, now);
-    if (this.#ledger.openCount(job.id) === 0) {
+    if (!this.#ledger.hasOpen(job.id)) {
       if (job.state === "copying") {
         this.#jobs.update(job.id, { state: "verifying", plan: { step: "reconcile", afterFileId: "" } }, now);
         return now;

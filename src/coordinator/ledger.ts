@@ -73,22 +73,28 @@ export class Ledger {
     return out;
   }
 
-  openCount(jobId: string): number {
-    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state IN ('pending', 'leased')`, jobId).one().n;
+  /** Whether any item is still pending or leased (an index probe, not a count: this runs on every report). */
+  hasOpen(jobId: string): boolean {
+    return (
+      this.sql.exec<{ open: number }>(`SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?1 AND state IN ('pending', 'leased')) AS open`, jobId).one().open === 1
+    );
   }
 
   leasedCount(jobId: string): number {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'leased'`, jobId).one().n;
   }
 
-  /** Leases up to `limit` ready items, oldest first, counting the attempt now. */
+  /**
+   * Leases up to `limit` ready items, counting the attempt now. The order is the items_ready index's
+   * (earliest not_before, then insertion), so no sort of the pending items is needed however many.
+   */
   lease(jobId: string, limit: number, now: number, leaseMs: number): LeasedItem[] {
     if (limit <= 0) return [];
     const rows = this.sql
       .exec<{ file_id: string; attempts: number; source_path: string | null; r2_key: string; expected_size: number | null; payload: string }>(
         `UPDATE items SET state = 'leased', attempts = attempts + 1, lease_until = ?
          WHERE rowid IN (SELECT rowid FROM items WHERE job_id = ? AND state = 'pending' AND not_before <= ?
-                         ORDER BY rowid LIMIT ?)
+                         ORDER BY not_before LIMIT ?)
          RETURNING file_id, attempts, source_path, r2_key, expected_size, payload`,
         now + leaseMs,
         jobId,
