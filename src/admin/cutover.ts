@@ -4,6 +4,7 @@ import { recentAudit } from "../audit";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import { cacheTtlMs } from "../cutover/gate";
+import { unwrap } from "../coordinator/model";
 import { cutoverPatchSchema } from "../cutover/state";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
 import { operator } from "./auth";
@@ -26,9 +27,7 @@ export async function patchCutover(request: IRequest, env: Env): Promise<Respons
 export async function rollbackCutover(request: IRequest, env: Env): Promise<Response> {
   const text = await request.text();
   const { reason } = text.trim() === "" ? { reason: undefined } : parseWith(rollbackBody, safeJson(text), "body");
-  const outcome = await coordinator(env).rollbackCutover(operator(request), reason ?? "manual rollback");
-  if (!outcome.ok) throw new HttpError(outcome.status, outcome.error, "phase");
-  return jsonResponse(outcome.value);
+  return jsonResponse(unwrap(await coordinator(env).rollbackCutover(operator(request), reason ?? "manual rollback")));
 }
 
 export async function getMetrics(request: IRequest, env: Env): Promise<Response> {

@@ -4,8 +4,8 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import type { JobAction } from "../coordinator/coordinator";
-import { createJobSchema, type Outcome } from "../coordinator/model";
-import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
+import { createJobSchema, unwrap } from "../coordinator/model";
+import { jsonResponse, parseWith, readJson } from "../lib/http";
 import { audit } from "../audit";
 import { operator } from "./auth";
 
@@ -15,11 +15,6 @@ const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
-function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw new HttpError(outcome.status, outcome.error, outcome.field);
-}
 
 export async function createJob(request: IRequest, env: Env): Promise<Response> {
   const input = await readJson(request, createJobSchema);

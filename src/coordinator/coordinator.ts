@@ -61,7 +61,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     try {
       return { ok: true, value: await this.#cutover.rollback(actor, reason, null, Date.now()) };
     } catch (e) {
-      return { ok: false, status: 409, error: (e as Error).message };
+      return { ok: false, status: 409, error: (e as Error).message, field: "phase" };
     }
   }
 

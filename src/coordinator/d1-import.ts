@@ -1,3 +1,4 @@
+import { idChunks } from "../lib/d1";
 import type { FilterRow, UserRow } from "../legacy/export-contract";
 
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -36,8 +37,7 @@ export function upsertFilter(db: D1Database, f: FilterRow): D1PreparedStatement 
 export async function existingIds<T extends number | string>(db: D1Database, table: "users" | "files", ids: readonly T[], where = ""): Promise<Set<T>> {
   const found = new Set<T>();
   const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += 90) {
-    const chunk = unique.slice(i, i + 90);
+  for (const chunk of idChunks(unique)) {
     const rows = await db
       .prepare(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(", ")}) ${where}`)
       .bind(...chunk)

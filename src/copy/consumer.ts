@@ -36,7 +36,8 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
   }
   if (messages.length === 0) return;
 
-  const known = await knownCopies(env, messages.flatMap(({ body }) => (body.kind === "copy" ? body.items.map((i) => i.fileId) : [])));
+  // What D1 already records for these files, to skip rewriting identical objects.
+  const known = await existingFileChecksums(env.DB, messages.flatMap(({ body }) => (body.kind === "copy" ? body.items.map((i) => i.fileId) : [])));
   const pool = new Semaphore(Math.max(...messages.map(({ body }) => body.concurrency)));
   const stub = coordinator(env);
   await Promise.all(
@@ -58,15 +59,6 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
       }
     }),
   );
-}
-
-/** What D1 already records for these files (to skip rewriting identical objects). */
-async function knownCopies(env: Env, fileIds: string[]): Promise<Map<string, { size: number; checksum: string }>> {
-  const known = new Map<string, { size: number; checksum: string }>();
-  for (let i = 0; i < fileIds.length; i += 90) {
-    for (const [id, row] of await existingFileChecksums(env.DB, fileIds.slice(i, i + 90))) known.set(id, row);
-  }
-  return known;
 }
 
 function toReport(jobId: string, item: { fileId: string; attempt: number }, outcome: ItemOutcome): ItemReport {

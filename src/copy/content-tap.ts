@@ -20,11 +20,6 @@ export class TooLargeError extends Error {
   }
 }
 
-/**
- * A pass-through stream that counts bytes, hashes them (SHA-256 and MD5, crypto.DigestStream) and
- * counts CSV rows and columns as the bytes go by, so one read of a body yields all three.
- * It errors as soon as more than `limit` bytes have passed.
- */
 export interface TapOptions {
   /** Also compute MD5 (only needed to compare with an R2 ETag). */
   md5?: boolean;
@@ -32,6 +27,11 @@ export interface TapOptions {
   shape?: boolean;
 }
 
+/**
+ * A pass-through stream that counts bytes, hashes them (SHA-256, and MD5 if asked) and counts CSV
+ * rows and columns as the bytes go by, so one read of a body yields all of them.
+ * It errors as soon as more than `limit` bytes have passed.
+ */
 export class ContentTap {
   readonly #sha256 = new crypto.DigestStream("SHA-256");
   readonly #md5: DigestStream | null;

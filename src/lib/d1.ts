@@ -1,5 +1,15 @@
 /** D1 helpers shared by the export import and the copy consumer. */
 
+/** Ids per `IN (...)` query, within D1's limit of 100 bound parameters. */
+export const D1_MAX_IDS = 90;
+
+/** `ids` in slices that each fit one D1 query. */
+export function idChunks<T>(ids: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < ids.length; i += D1_MAX_IDS) chunks.push(ids.slice(i, i + D1_MAX_IDS));
+  return chunks;
+}
+
 export type StatementOutcome = { ok: true; changes: number } | { ok: false; error: string };
 
 /**
