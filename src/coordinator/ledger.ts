@@ -57,10 +57,9 @@ export class Ledger {
 
   counts(jobId: string): Record<ItemState, number> & { total: number; bytesDone: number; bytesKnown: number } {
     const out = { pending: 0, leased: 0, done: 0, failed: 0, total: 0, bytesDone: 0, bytesKnown: 0 };
+    // item_totals is kept by triggers on items (see schema.ts): no scan of the items.
     const rows = this.sql.exec<{ state: ItemState; n: number; done_bytes: number; known_bytes: number }>(
-      `SELECT state, count(*) AS n, coalesce(sum(bytes), 0) AS done_bytes,
-              coalesce(sum(coalesce(bytes, expected_size)), 0) AS known_bytes
-       FROM items WHERE job_id = ? GROUP BY state`,
+      `SELECT state, n, bytes AS done_bytes, known_bytes FROM item_totals WHERE job_id = ?`,
       jobId,
     );
     for (const row of rows) {
@@ -73,15 +72,15 @@ export class Ledger {
     return out;
   }
 
-  /** Whether any item is still pending or leased (an index probe, not a count: this runs on every report). */
+  /** Whether any item is still pending or leased (from the totals: this runs on every report). */
   hasOpen(jobId: string): boolean {
     return (
-      this.sql.exec<{ open: number }>(`SELECT EXISTS (SELECT 1 FROM items WHERE job_id = ?1 AND state IN ('pending', 'leased')) AS open`, jobId).one().open === 1
+      this.sql.exec<{ open: number }>(`SELECT coalesce(sum(n), 0) AS open FROM item_totals WHERE job_id = ? AND state IN ('pending', 'leased')`, jobId).one().open > 0
     );
   }
 
   leasedCount(jobId: string): number {
-    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'leased'`, jobId).one().n;
+    return this.sql.exec<{ n: number }>(`SELECT coalesce(sum(n), 0) AS n FROM item_totals WHERE job_id = ? AND state = 'leased'`, jobId).one().n;
   }
 
   /**

@@ -37,6 +37,38 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_ready ON items (job_id, state, not_before);
 CREATE INDEX IF NOT EXISTS items_leases ON items (job_id, state, lease_until);
 
+-- Per job and item state: how many items, their copied bytes and their known bytes (copied, or
+-- else declared). Kept by the triggers below in the same transaction as every item change, so a job
+-- view reads a few rows instead of scanning every item.
+CREATE TABLE IF NOT EXISTS item_totals (
+  job_id      TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  n           INTEGER NOT NULL DEFAULT 0,
+  bytes       INTEGER NOT NULL DEFAULT 0,
+  known_bytes INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (job_id, state)
+);
+CREATE TRIGGER IF NOT EXISTS item_totals_insert AFTER INSERT ON items BEGIN
+  INSERT OR IGNORE INTO item_totals (job_id, state) VALUES (NEW.job_id, NEW.state);
+  UPDATE item_totals SET n = n + 1, bytes = bytes + coalesce(NEW.bytes, 0), known_bytes = known_bytes + coalesce(NEW.bytes, NEW.expected_size, 0)
+  WHERE job_id = NEW.job_id AND state = NEW.state;
+END;
+CREATE TRIGGER IF NOT EXISTS item_totals_update AFTER UPDATE OF state, bytes, expected_size ON items BEGIN
+  UPDATE item_totals SET n = n - 1, bytes = bytes - coalesce(OLD.bytes, 0), known_bytes = known_bytes - coalesce(OLD.bytes, OLD.expected_size, 0)
+  WHERE job_id = OLD.job_id AND state = OLD.state;
+  INSERT OR IGNORE INTO item_totals (job_id, state) VALUES (NEW.job_id, NEW.state);
+  UPDATE item_totals SET n = n + 1, bytes = bytes + coalesce(NEW.bytes, 0), known_bytes = known_bytes + coalesce(NEW.bytes, NEW.expected_size, 0)
+  WHERE job_id = NEW.job_id AND state = NEW.state;
+END;
+CREATE TRIGGER IF NOT EXISTS item_totals_delete AFTER DELETE ON items BEGIN
+  UPDATE item_totals SET n = n - 1, bytes = bytes - coalesce(OLD.bytes, 0), known_bytes = known_bytes - coalesce(OLD.bytes, OLD.expected_size, 0)
+  WHERE job_id = OLD.job_id AND state = OLD.state;
+END;
+-- A ledger from before item_totals existed gets its totals once.
+INSERT INTO item_totals (job_id, state, n, bytes, known_bytes)
+  SELECT job_id, state, count(*), coalesce(sum(bytes), 0), coalesce(sum(coalesce(bytes, expected_size)), 0) FROM items
+  WHERE NOT EXISTS (SELECT 1 FROM item_totals) GROUP BY job_id, state;
+
 CREATE TABLE IF NOT EXISTS row_errors (
   job_id       TEXT NOT NULL,
   export_table TEXT NOT NULL,

@@ -1,9 +1,10 @@
 import type { Env } from "../env";
 import { maxFileSize } from "../env";
 import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
+import { byteChunks, READ_CHUNK_BYTES } from "../lib/byte-chunks";
 import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./content-tap";
 import type { CopyItem, FailureReason } from "./messages";
-import { putStream } from "./r2-writer";
+import { openR2Sink, type R2Sink } from "./r2-writer";
 
 export type ItemOutcome = { ok: true; bytes: number; sha256: string; wrote: boolean; copy?: TapResult } | { ok: false; reason: FailureReason; detail: string };
 
@@ -39,8 +40,8 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
       const same = check.result.sha256 === known.checksum && check.result.bytes === known.size && check.result.md5 === existing.etag;
       if (same) return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, wrote: false, copy: check.result };
     }
-    const copied = await download(url, item, limit, timeoutMs, (body, length) =>
-      putStream(env.FILES, item.r2Key, body, length, {
+    const copied = await download(url, item, limit, timeoutMs, (length) =>
+      openR2Sink(env.FILES, item.r2Key, length, {
         httpMetadata: { contentType: "text/csv" },
         customMetadata: { fileId: item.fileId, legacyId: String(item.record.legacyId) },
       }),
@@ -59,13 +60,12 @@ function sourceUrl(env: Env, sourcePath: string): URL {
   return legacySourceUrl(checked.relativePath, { origin: env.LEGACY_ORIGIN, mediaUrl: env.LEGACY_MEDIA_URL, mediaRoot: root });
 }
 
-type Sink = (body: ReadableStream<Uint8Array>, length: number | null) => Promise<void>;
-
 /**
- * Fetches the source and reads its whole body through a ContentTap, into `sink` or (null) nowhere.
- * Classifies every way it can go wrong into a failure reason.
+ * Fetches the source and reads its whole body through a ContentTap, into the sink `open` gives
+ * (or, with null, nowhere), in chunks of up to 256 KiB. Classifies every way it can go wrong into a
+ * failure reason.
  */
-async function download(url: URL, item: CopyItem, limit: number, timeoutMs: number, sink: Sink | null, options: TapOptions = {}): Promise<{ result: TapResult }> {
+async function download(url: URL, item: CopyItem, limit: number, timeoutMs: number, open: ((length: number | null) => R2Sink) | null, options: TapOptions = {}): Promise<{ result: TapResult }> {
   const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   try {
@@ -81,20 +81,27 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
     throw e;
   }
   const tap = new ContentTap(limit, options);
-  const tapped = tap.tap(response.body ?? emptyBody());
+  const sink = open?.(length) ?? null;
+  const toSink = (write: Promise<void>) => write.catch((e) => Promise.reject(new ItemFailure("storage", `R2 write failed: ${errorText(e)}`)));
   try {
-    if (sink) await sink(tapped, length);
-    else await tapped.pipeTo(new WritableStream());
+    // A body of known length is read in one buffer of that size when it fits one chunk.
+    const chunkBytes = length === null ? READ_CHUNK_BYTES : Math.min(READ_CHUNK_BYTES, length + 1);
+    for await (const chunk of byteChunks(response.body ?? emptyBody(), chunkBytes)) {
+      await tap.push(chunk);
+      if (length !== null && tap.bytes > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
+      if (sink) await toSink(sink.write(chunk));
+    }
+    if (length !== null && tap.bytes < length) throw new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
+    if (sink) await toSink(sink.close());
   } catch (e) {
+    await sink?.abort(e);
+    if (e instanceof ItemFailure) throw e;
     if (e instanceof TooLargeError) throw new ItemFailure("too_large", `body exceeds MAX_FILE_SIZE (${limit} bytes)`);
     if (signal.aborted) throw new ItemFailure("timeout", `body not complete within ${timeoutMs} ms`);
-    const seen = tap.bytes;
-    if (length !== null && seen < length) throw new ItemFailure("truncated", `received ${seen} of ${length} bytes`);
-    if (sink && seen === length) throw new ItemFailure("storage", `R2 write failed: ${errorText(e)}`);
+    if (length !== null && tap.bytes < length) throw new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
     throw new ItemFailure("network", errorText(e));
   }
   const result = await tap.result();
-  if (length !== null && result.bytes !== length) throw new ItemFailure("truncated", `received ${result.bytes} of ${length} bytes`);
   if (item.expectedSize !== null && result.bytes !== item.expectedSize) {
     throw new ItemFailure("length_mismatch", `received ${result.bytes} bytes, the legacy row declares ${item.expectedSize}`);
   }

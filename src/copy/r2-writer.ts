@@ -1,53 +1,119 @@
+import { byteChunks } from "../lib/byte-chunks";
+
 /** Multipart part size for bodies of unknown length: bounded memory, R2's 5 MiB minimum respected. */
 const PART_BYTES = 8 * 1024 * 1024;
 
-/**
- * Streams `body` into R2 without holding it whole. With a known length the stream goes straight
- * into put() through a FixedLengthStream (which also rejects a short body); without one, the body is
- * uploaded in fixed-size multipart parts, one part in memory at a time.
- */
-export async function putStream(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, length: number | null, options: R2PutOptions): Promise<void> {
-  if (length === null) return putUnknownLength(bucket, key, body, options);
-  const fixed = new FixedLengthStream(length);
-  const [pipe, put] = await Promise.allSettled([body.pipeTo(fixed.writable), bucket.put(key, fixed.readable, options)]);
-  // A failing source is the cause; the put's own error is then only a consequence.
-  if (pipe.status === "rejected") throw pipe.reason;
-  if (put.status === "rejected") throw put.reason;
+/** Where the chunks of one object go, in order; close() completes the object, abort() discards it. */
+export interface R2Sink {
+  write(chunk: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+  abort(reason: unknown): Promise<void>;
 }
 
-async function putUnknownLength(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, options: R2PutOptions): Promise<void> {
-  const reader = body.getReader();
-  let part = new Uint8Array(PART_BYTES);
-  let filled = 0;
-  let upload: R2MultipartUpload | null = null;
-  const parts: R2UploadedPart[] = [];
+/**
+ * Opens a write of `key` that takes the body chunk by chunk, never holding it whole. With a known
+ * length the chunks go straight into put() through a FixedLengthStream (which also rejects a body
+ * of another length); without one, they are uploaded in fixed-size multipart parts, one part in
+ * memory at a time.
+ */
+export function openR2Sink(bucket: R2Bucket, key: string, length: number | null, options: R2PutOptions): R2Sink {
+  return length === null ? new MultipartSink(bucket, key, options) : new FixedLengthSink(bucket, key, length, options);
+}
+
+/** Streams `body` into R2 at `key` (see openR2Sink). */
+export async function putStream(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, length: number | null, options: R2PutOptions): Promise<void> {
+  if (length !== null) {
+    // A stream can go to put() whole: no JavaScript touches its chunks.
+    const fixed = new FixedLengthStream(length);
+    const [pipe, put] = await Promise.allSettled([body.pipeTo(fixed.writable), bucket.put(key, fixed.readable, options)]);
+    // A failing source is the cause; the put's own error is then only a consequence.
+    if (pipe.status === "rejected") throw pipe.reason;
+    if (put.status === "rejected") throw put.reason;
+    return;
+  }
+  const sink = openR2Sink(bucket, key, null, options);
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      let offset = 0;
-      while (offset < value.byteLength) {
-        const n = Math.min(PART_BYTES - filled, value.byteLength - offset);
-        part.set(value.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled === PART_BYTES) {
-          upload ??= await bucket.createMultipartUpload(key, options);
-          parts.push(await upload.uploadPart(parts.length + 1, part));
-          part = new Uint8Array(PART_BYTES);
-          filled = 0;
-        }
+    for await (const chunk of byteChunks(body)) await sink.write(chunk);
+  } catch (e) {
+    await sink.abort(e);
+    throw e;
+  }
+  await sink.close();
+}
+
+class FixedLengthSink implements R2Sink {
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #put: Promise<unknown>;
+  /** Rejects as soon as the put fails, so that a write never waits on a reader that is gone. */
+  readonly #failed: Promise<never>;
+
+  constructor(bucket: R2Bucket, key: string, length: number, options: R2PutOptions) {
+    const fixed = new FixedLengthStream(length);
+    this.#writer = fixed.writable.getWriter();
+    this.#put = bucket.put(key, fixed.readable, options);
+    this.#failed = this.#put.then(() => new Promise<never>(() => {}));
+    this.#failed.catch(() => {});
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    await Promise.race([this.#writer.write(chunk), this.#failed]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.race([this.#writer.close(), this.#failed]);
+    await this.#put;
+  }
+
+  async abort(reason: unknown): Promise<void> {
+    await this.#writer.abort(reason).catch(() => {});
+    await this.#put.catch(() => {});
+  }
+}
+
+class MultipartSink implements R2Sink {
+  #part = new Uint8Array(PART_BYTES);
+  #filled = 0;
+  #upload: R2MultipartUpload | null = null;
+  readonly #parts: R2UploadedPart[] = [];
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly key: string,
+    private readonly options: R2PutOptions,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const n = Math.min(PART_BYTES - this.#filled, chunk.byteLength - offset);
+      this.#part.set(chunk.subarray(offset, offset + n), this.#filled);
+      this.#filled += n;
+      offset += n;
+      if (this.#filled === PART_BYTES) {
+        this.#upload ??= await this.bucket.createMultipartUpload(this.key, this.options);
+        this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, this.#part));
+        this.#part = new Uint8Array(PART_BYTES);
+        this.#filled = 0;
       }
     }
-    if (!upload) {
-      await bucket.put(key, part.subarray(0, filled), options);
+  }
+
+  async close(): Promise<void> {
+    const rest = this.#part.subarray(0, this.#filled);
+    if (!this.#upload) {
+      await this.bucket.put(this.key, rest, this.options);
       return;
     }
-    if (filled > 0) parts.push(await upload.uploadPart(parts.length + 1, part.subarray(0, filled)));
-    await upload.complete(parts);
-  } catch (e) {
-    await upload?.abort().catch(() => {});
-    await reader.cancel().catch(() => {});
-    throw e;
+    try {
+      if (this.#filled > 0) this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, rest));
+      await this.#upload.complete(this.#parts);
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.#upload?.abort().catch(() => {});
   }
 }

@@ -1,4 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { coordinator } from "../../src/env";
+import { COORDINATOR_SCHEMA } from "../../src/coordinator/schema";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Failure } from "../../src/coordinator/model";
 import { uploadKey } from "../../src/legacy/paths";
@@ -63,6 +66,20 @@ describe("a full job against a faulty legacy origin", () => {
       const object = await env.FILES.get(uploadKey(f.userId, f.fileId));
       expect(await sha256Hex(object!.body), f.relativePath).toBe(f.sha256);
     }
+
+    // After leases, retries, failures and a requeue, the triggered totals still equal a scan of
+    // the items; and a ledger that predates them (no totals) gets them from the schema's backfill.
+    await runInDurableObject(coordinator(env), (_instance, state) => {
+      const sql = state.storage.sql;
+      const scan = () =>
+        sql.exec(`SELECT job_id, state, count(*) AS n, coalesce(sum(bytes), 0) AS bytes, coalesce(sum(coalesce(bytes, expected_size)), 0) AS known_bytes FROM items GROUP BY job_id, state ORDER BY job_id, state`).toArray();
+      const totals = () => sql.exec(`SELECT job_id, state, n, bytes, known_bytes FROM item_totals WHERE n > 0 ORDER BY job_id, state`).toArray();
+      expect(scan().length).toBeGreaterThan(0);
+      expect(totals()).toEqual(scan());
+      sql.exec(`DELETE FROM item_totals`);
+      sql.exec(COORDINATOR_SCHEMA);
+      expect(totals()).toEqual(scan());
+    });
   });
 
   it("refuses a file over MAX_FILE_SIZE without reading it, and copies one just under the limit", async () => {

@@ -1,0 +1,32 @@
+/** Chunk size for reading bodies: large enough that per-chunk costs vanish, small enough to hold 64 at once. */
+export const READ_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Reads a byte stream in chunks of up to `size` bytes. Network and R2 bodies arrive in reads of
+ * about 4 KiB, and each chunk that passes through JavaScript (hashing, counting, writing on) costs
+ * about the same whatever its size, so filling a larger buffer per read (BYOB) makes a big body
+ * several times cheaper to copy. A stream that is not a byte stream is read as it comes.
+ * Stopping early (break or throw in the loop) cancels the stream.
+ */
+export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  const bytes = Math.max(1, Math.floor(size));
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream
+  }
+  const reader = byob ?? body.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { value, done } = byob ? await byob.readAtLeast(bytes, new Uint8Array(bytes)) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      if (value && value.byteLength > 0) yield value;
+      if (done) break;
+    }
+    finished = true;
+  } finally {
+    if (!finished) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
