@@ -14,11 +14,19 @@ export interface DevWorker {
 
 const root = new URL("..", import.meta.url).pathname;
 
-export async function startWranglerDev(port: number, vars: Record<string, string>, timeoutMs = 60_000): Promise<DevWorker> {
+export interface DevOptions {
+  /** Another wrangler config (relative to the project root) than the project's; no D1 migrations are applied for it. */
+  config?: string;
+  timeoutMs?: number;
+}
+
+export async function startWranglerDev(port: number, vars: Record<string, string>, { config, timeoutMs = 60_000 }: DevOptions = {}): Promise<DevWorker> {
   const state = mkdtempSync(join(tmpdir(), "list-cutter-dev-"));
-  const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, encoding: "utf8", env: { ...process.env, CI: "true" } });
-  if (migrate.status !== 0) throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-  const args = ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_DEV_LOG ? "log" : "warn"];
+  if (!config) {
+    const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, encoding: "utf8", env: { ...process.env, CI: "true" } });
+    if (migrate.status !== 0) throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  }
+  const args = ["wrangler", "dev", ...(config ? ["--config", config] : []), "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_DEV_LOG ? "log" : "warn"];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   const child = spawn("npx", args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";

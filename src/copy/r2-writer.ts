@@ -1,7 +1,9 @@
-import { byteChunks } from "../lib/byte-chunks";
+import { byteChunks, READ_CHUNK_BYTES } from "../lib/byte-chunks";
 
 /** Multipart part size for bodies of unknown length: bounded memory, R2's 5 MiB minimum respected. */
 const PART_BYTES = 8 * 1024 * 1024;
+/** A body of known length up to this size is gathered and put in one call: cheaper than a stream. */
+const BUFFERED_PUT_BYTES = READ_CHUNK_BYTES;
 
 /** Where the chunks of one object go, in order; close() completes the object, abort() discards it. */
 export interface R2Sink {
@@ -11,13 +13,15 @@ export interface R2Sink {
 }
 
 /**
- * Opens a write of `key` that takes the body chunk by chunk, never holding it whole. With a known
- * length the chunks go straight into put() through a FixedLengthStream (which also rejects a body
- * of another length); without one, they are uploaded in fixed-size multipart parts, one part in
+ * Opens a write of `key` that takes the body chunk by chunk, never holding more than a bounded part
+ * of it. With a known length the chunks go straight into put() through a FixedLengthStream (which
+ * also rejects a body of another length), or, for a body of at most 256 KiB, are gathered and put
+ * in one call; without a length, they are uploaded in fixed-size multipart parts, one part in
  * memory at a time.
  */
 export function openR2Sink(bucket: R2Bucket, key: string, length: number | null, options: R2PutOptions): R2Sink {
-  return length === null ? new MultipartSink(bucket, key, options) : new FixedLengthSink(bucket, key, length, options);
+  if (length === null) return new MultipartSink(bucket, key, options);
+  return length <= BUFFERED_PUT_BYTES ? new BufferedSink(bucket, key, length, options) : new FixedLengthSink(bucket, key, length, options);
 }
 
 /** Streams `body` into R2 at `key` (see openR2Sink). */
@@ -68,6 +72,33 @@ class FixedLengthSink implements R2Sink {
     await this.#writer.abort(reason).catch(() => {});
     await this.#put.catch(() => {});
   }
+}
+
+class BufferedSink implements R2Sink {
+  readonly #body: Uint8Array;
+  #filled = 0;
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly key: string,
+    length: number,
+    private readonly options: R2PutOptions,
+  ) {
+    this.#body = new Uint8Array(length);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#filled + chunk.byteLength > this.#body.byteLength) throw new RangeError(`more than the declared ${this.#body.byteLength} bytes`);
+    this.#body.set(chunk, this.#filled);
+    this.#filled += chunk.byteLength;
+  }
+
+  async close(): Promise<void> {
+    if (this.#filled !== this.#body.byteLength) throw new RangeError(`${this.#filled} of the declared ${this.#body.byteLength} bytes`);
+    await this.bucket.put(this.key, this.#body, this.options);
+  }
+
+  async abort(): Promise<void> {}
 }
 
 class MultipartSink implements R2Sink {
