@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { maxFileSize } from "../env";
 import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
-import { byteChunks, READ_CHUNK_BYTES } from "../lib/byte-chunks";
+import { byteChunks, chunkBytesFor } from "../lib/byte-chunks";
 import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./content-tap";
 import type { CopyItem, FailureReason } from "./messages";
 import { openR2Sink, type R2Sink } from "./r2-writer";
@@ -84,9 +84,7 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
   const sink = open?.(length) ?? null;
   const toSink = (write: Promise<void>) => write.catch((e) => Promise.reject(new ItemFailure("storage", `R2 write failed: ${errorText(e)}`)));
   try {
-    // A body of known length is read in one buffer of that size when it fits one chunk.
-    const chunkBytes = length === null ? READ_CHUNK_BYTES : Math.min(READ_CHUNK_BYTES, length + 1);
-    for await (const chunk of byteChunks(response.body ?? emptyBody(), chunkBytes)) {
+    for await (const chunk of byteChunks(response.body ?? emptyBody(), chunkBytesFor(length))) {
       await tap.push(chunk);
       if (length !== null && tap.bytes > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
       if (sink) await toSink(sink.write(chunk));

@@ -1,4 +1,4 @@
-import { byteChunks, READ_CHUNK_BYTES } from "../lib/byte-chunks";
+import { byteChunks, chunkBytesFor } from "../lib/byte-chunks";
 import { ContentTap } from "./content-tap";
 import type { ItemOutcome } from "./copy-file";
 import type { VerifyItem } from "./messages";
@@ -18,7 +18,7 @@ export async function verifyObject(bucket: R2Bucket, item: VerifyItem): Promise<
   }
   const tap = new ContentTap(Number.MAX_SAFE_INTEGER, { shape: false });
   try {
-    for await (const chunk of byteChunks(object.body, Math.min(object.size + 1, READ_CHUNK_BYTES))) await tap.push(chunk);
+    for await (const chunk of byteChunks(object.body, chunkBytesFor(object.size))) await tap.push(chunk);
   } catch (e) {
     return { ok: false, reason: "storage", detail: `R2 read failed: ${e instanceof Error ? e.message : String(e)}` };
   }

@@ -1,6 +1,11 @@
 /** Chunk size for reading bodies: large enough that per-chunk costs vanish, small enough to hold 64 at once. */
 export const READ_CHUNK_BYTES = 256 * 1024;
 
+/** The read size for a body of `length` bytes (null: unknown): one read when it fits a chunk. */
+export function chunkBytesFor(length: number | null): number {
+  return length === null ? READ_CHUNK_BYTES : Math.min(READ_CHUNK_BYTES, length + 1);
+}
+
 /**
  * Reads a byte stream in chunks of up to `size` bytes. Network and R2 bodies arrive in reads of
  * about 4 KiB, and each chunk that passes through JavaScript (hashing, counting, writing on) costs
