@@ -15,6 +15,11 @@ export interface CopyMeasure {
   verified: number;
 }
 
+/** A copy run's rates, from what it moved and how long it took. */
+export function copyMeasure(files: number, bytes: number, seconds: number, verified: number): CopyMeasure {
+  return { files, bytes, seconds, filesPerSecond: files / seconds, mibPerSecond: bytes / 1024 / 1024 / seconds, verified };
+}
+
 /** The baseline: a plain Node loop, `concurrency` in flight: fetch → SHA-256 → file on disk, each checked. */
 export async function nodeBaseline(originUrl: string, files: CorpusFile[], concurrency: number): Promise<CopyMeasure> {
   const dir = mkdtempSync(join(tmpdir(), "bench-baseline-"));
@@ -47,6 +52,5 @@ export async function nodeBaseline(originUrl: string, files: CorpusFile[], concu
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const seconds = (performance.now() - started) / 1000;
-  return { files: files.length, bytes, seconds, filesPerSecond: files.length / seconds, mibPerSecond: bytes / 1024 / 1024 / seconds, verified };
+  return copyMeasure(files.length, bytes, (performance.now() - started) / 1000, verified);
 }

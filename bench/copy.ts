@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { exportCsv, toCsv } from "../test/legacy-origin/corpus.ts";
 import { startLegacyOrigin } from "../test/legacy-origin/server.ts";
 import { startWranglerDev, type DevWorker } from "../scripts/wrangler-dev.ts";
-import { nodeBaseline, type CopyMeasure } from "./baseline.ts";
+import { copyMeasure, nodeBaseline, type CopyMeasure } from "./baseline.ts";
 import { COPY_BENCH, generateBenchCorpus } from "./corpus.ts";
 import { platformFloor } from "./floor.ts";
 
@@ -81,8 +81,9 @@ function workerdCpuSeconds(worker: DevWorker): number {
   return ticks / CLOCK_TICKS;
 }
 
-function measure(files: number, bytes: number, seconds: number, verified: number): CopyMeasure {
-  return { files, bytes, seconds: round(seconds, 3), filesPerSecond: round(files / seconds), mibPerSecond: round(bytes / 1024 / 1024 / seconds), verified };
+/** A measure as the report shows it: rounded. */
+function rounded(m: CopyMeasure): CopyMeasure {
+  return { ...m, seconds: round(m.seconds, 3), filesPerSecond: round(m.filesPerSecond), mibPerSecond: round(m.mibPerSecond) };
 }
 
 async function main() {
@@ -120,11 +121,11 @@ async function main() {
     )[0].results as { id: string; size: number; checksum: string }[];
     const byId = new Map(rows.map((r) => [r.id, r]));
     const verified = corpus.files.filter((f) => byId.get(f.fileId)?.checksum === f.sha256 && byId.get(f.fileId)?.size === f.size).length;
-    const engine = measure(corpus.files.length, totalBytes, seconds, verified);
+    const engine = rounded(copyMeasure(corpus.files.length, totalBytes, seconds, verified));
     console.log(`engine: ${engine.seconds} s, ${verified}/${corpus.files.length} verified against the manifest`);
 
     const verifyJob = await waitFor(worker, (await api(worker, "/admin/jobs", { method: "POST", body: JSON.stringify({ kind: "verify", settings: SETTINGS }) })).id, ended, 600_000);
-    const verifyRun = measure(verifyJob.items.done, verifyJob.bytes.done, jobSeconds(verifyJob), verifyJob.items.done);
+    const verifyRun = rounded(copyMeasure(verifyJob.items.done, verifyJob.bytes.done, jobSeconds(verifyJob), verifyJob.items.done));
     if (verifyJob.state !== "completed") throw new Error(`the verify job ended ${verifyJob.state}`);
     const copyPeakMiB = workerdPeakMiB(worker);
 
@@ -148,7 +149,7 @@ async function main() {
     worker = null;
     baselineRuns.push(await nodeBaseline(server.url, corpus.files, CONCURRENCY));
     const baseline = baselineRuns.reduce((best, run) => (run.seconds < best.seconds ? run : best));
-    const baselineView = measure(baseline.files, baseline.bytes, baseline.seconds, baseline.verified);
+    const baselineView = rounded(baseline);
 
     const report = {
       benchmark: "copy",
@@ -169,8 +170,8 @@ async function main() {
       ratios: { filesPerSecond: round(engine.filesPerSecond / baselineView.filesPerSecond), mibPerSecond: round(engine.mibPerSecond / baselineView.mibPerSecond) },
       platformFloor: {
         note: "a bare Worker under the same wrangler dev, same concurrency: fetch only, then fetch → R2 put (no hashing, D1, queue or coordinator)",
-        fetchOnly: measure(floor.fetchOnly.files, floor.fetchOnly.bytes, floor.fetchOnly.seconds, floor.fetchOnly.verified),
-        fetchToR2: measure(floor.fetchToR2.files, floor.fetchToR2.bytes, floor.fetchToR2.seconds, floor.fetchToR2.verified),
+        fetchOnly: rounded(floor.fetchOnly),
+        fetchToR2: rounded(floor.fetchToR2),
         fetchToR2VsBaseline: round(baselineView.seconds / floor.fetchToR2.seconds),
         engineVsFetchToR2: round(floor.fetchToR2.seconds / engine.seconds),
       },

@@ -1,6 +1,6 @@
 import type { CorpusFile } from "../test/legacy-origin/corpus.ts";
 import { startWranglerDev } from "../scripts/wrangler-dev.ts";
-import type { CopyMeasure } from "./baseline.ts";
+import { copyMeasure, type CopyMeasure } from "./baseline.ts";
 
 export interface FloorMeasures {
   /** workerd fetching every file and reading it to the end. */
@@ -25,9 +25,8 @@ export async function platformFloor(port: number, originUrl: string, files: Corp
       });
       if (!res.ok) throw new Error(`floor run: ${res.status} ${await res.text()}`);
       const { bytes, ms } = (await res.json()) as { bytes: number; ms: number };
-      const seconds = ms / 1000;
       const expected = files.reduce((n, f) => n + f.size, 0);
-      return { files: files.length, bytes, seconds, filesPerSecond: files.length / seconds, mibPerSecond: bytes / 1024 / 1024 / seconds, verified: bytes === expected ? files.length : 0 };
+      return copyMeasure(files.length, bytes, ms / 1000, bytes === expected ? files.length : 0);
     };
     return { fetchOnly: await run(false), fetchToR2: await run(true) };
   } finally {
