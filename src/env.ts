@@ -1,3 +1,4 @@
+import type { LoginLimiter } from "./app/auth/login-limiter";
 import type { MigrationCoordinator } from "./coordinator/coordinator";
 import type { CopyMessage } from "./copy/messages";
 
@@ -7,6 +8,8 @@ export interface Env {
   AUTH_TOKENS: KVNamespace;
   COORDINATOR: DurableObjectNamespace<MigrationCoordinator>;
   COPY_QUEUE: Queue<CopyMessage>;
+  /** Atomic login-attempt counters, one Durable Object per (hashed) key. */
+  LOGIN_LIMITER: DurableObjectNamespace<LoginLimiter>;
   /** Origin of the legacy Django site, e.g. https://legacy.example.com. The only host the engine fetches. */
   LEGACY_ORIGIN: string;
   /** Django MEDIA_URL: the path under LEGACY_ORIGIN where MEDIA_ROOT is served, e.g. /media/. */
@@ -21,6 +24,14 @@ export interface Env {
   JWT_SECRET: string;
   /** The legacy Django SECRET_KEY: simplejwt tokens it signed are accepted until they expire. A secret. */
   LEGACY_JWT_SECRET?: string;
+  /** PBKDF2-SHA256 iterations for new password hashes (default 600000, OWASP's figure); set it to the legacy Django's count. */
+  PASSWORD_ITERATIONS?: string;
+  /** Legacy (simplejwt) tokens issued at or after this instant (ISO 8601) are refused; the cutover's completion sets one too. */
+  LEGACY_TOKEN_CUTOFF?: string;
+  /** simplejwt ACCESS_TOKEN_LIFETIME of the legacy site, seconds (default 300): longer-lived legacy access tokens are refused. */
+  LEGACY_ACCESS_TOKEN_SECONDS?: string;
+  /** simplejwt REFRESH_TOKEN_LIFETIME of the legacy site, seconds (default 86400). */
+  LEGACY_REFRESH_TOKEN_SECONDS?: string;
   /** How long (ms) an isolate's gate trusts its copy of the cutover state (default 2000). */
   CUTOVER_CACHE_TTL_MS?: string;
   /** "off" serves every request from the new app with no gate at all: the benchmark's baseline only. */

@@ -8,6 +8,7 @@ import { health } from "./health";
 import { errorResponse, HttpError } from "./lib/http";
 
 export { MigrationCoordinator } from "./coordinator/coordinator";
+export { LoginLimiter } from "./app/auth/login-limiter";
 
 /** Paths the Worker always serves itself, whatever the cutover state: health, operator API, dashboard. */
 async function ownRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { generateCorpus } from "./legacy-origin/corpus.ts";
+import { startDecoy } from "./legacy-origin/decoy.ts";
 import { startLegacyOrigin } from "./legacy-origin/server.ts";
 import { TEST_MAX_FILE_SIZE, TEST_MEDIA_ROOT } from "./config.ts";
 
@@ -11,9 +12,12 @@ export default async function setup(project: TestProject) {
   const diskRoot = mkdtempSync(join(tmpdir(), "legacy-media-"));
   const corpus = generateCorpus({ diskRoot, mediaRoot: TEST_MEDIA_ROOT, users: 8, files: 24, maxFileSize: TEST_MAX_FILE_SIZE });
   const origin = await startLegacyOrigin(corpus, diskRoot);
+  const decoy = await startDecoy();
   project.provide("legacyOrigin", origin.url);
+  project.provide("decoyOrigin", decoy.url);
   return async () => {
     await origin.close();
+    await decoy.close();
     rmSync(diskRoot, { recursive: true, force: true });
   };
 }

@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { fileURLToPath } from "node:url";
-import { TEST_ADMIN_TOKEN, TEST_CUTOVER_TTL_MS, TEST_JWT_SECRET, TEST_LEGACY_JWT_SECRET, TEST_MAX_FILE_SIZE } from "./config.ts";
+import { TEST_ADMIN_TOKEN, TEST_CUTOVER_TTL_MS, TEST_JWT_SECRET, TEST_LEGACY_JWT_SECRET, TEST_MAX_FILE_SIZE, TEST_PASSWORD_ITERATIONS } from "./config.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -17,6 +17,7 @@ export default defineConfig({
           CUTOVER_CACHE_TTL_MS: String(TEST_CUTOVER_TTL_MS),
           JWT_SECRET: TEST_JWT_SECRET,
           LEGACY_JWT_SECRET: TEST_LEGACY_JWT_SECRET,
+          PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
           TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
         },
       },
