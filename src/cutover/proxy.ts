@@ -1,5 +1,9 @@
+import { errorResponse } from "../lib/http";
+
 /** Hop-by-hop headers (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+/** Forwarding headers a client may not supply: the Worker is the first hop legacy trusts, so it sets them itself. */
+const CLIENT_FORWARDING = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip"];
 
 /** A copy of `headers` without hop-by-hop headers, including those the Connection header names. */
 export function endToEndHeaders(headers: Headers): Headers {
@@ -10,18 +14,42 @@ export function endToEndHeaders(headers: Headers): Headers {
 }
 
 /**
- * Forwards a request to the legacy origin, streaming its body both ways (uploads are not buffered).
- * Redirects are passed back to the client, with Locations on the legacy origin rewritten to ours;
- * a network failure is a 502 with a JSON error.
+ * Why a request path must not be forwarded, or null if it may. Only plain absolute paths pass: no
+ * `//` (a network-path reference in any URL resolver), no backslash, no dot segment and no encoded
+ * slash, backslash, dot or control character, since an origin or a library in front of it may
+ * decode those into any of the former.
+ */
+export function unsafeProxyPath(pathname: string): string | null {
+  if (!pathname.startsWith("/")) return "the path must start with /";
+  if (pathname.includes("//")) return "empty path segment";
+  if (pathname.includes("\\")) return "backslash in path";
+  if (/%(2f|5c|2e|0|1|7f)/i.test(pathname)) return "encoded separator, dot or control character in path";
+  if (/[\u0000-\u001f\u007f]/.test(pathname)) return "control character in path";
+  if (pathname.split("/").some((segment) => segment === "." || segment === "..")) return "dot segment in path";
+  return null;
+}
+
+/**
+ * Forwards a request to the legacy origin and only to it, streaming its body both ways (uploads are
+ * not buffered). The target is the origin URL with the request's path and query set, never a URL
+ * resolved from the request. Redirects are passed back to the client, with Locations on the legacy
+ * origin rewritten to ours; a network failure is a 502 that names nothing internal.
  */
 export async function proxyToLegacy(request: Request, legacyOrigin: string): Promise<Response> {
   const incoming = new URL(request.url);
-  const target = new URL(incoming.pathname + incoming.search, legacyOrigin);
+  const refused = unsafeProxyPath(incoming.pathname);
+  if (refused) return errorResponse(400, `refused: ${refused}`, "path");
+  const origin = new URL(legacyOrigin);
+  const target = new URL(origin.origin);
+  target.pathname = incoming.pathname;
+  target.search = incoming.search;
+  if (target.origin !== origin.origin) return errorResponse(400, "refused: the path leaves the legacy origin", "path");
+
   const headers = endToEndHeaders(request.headers);
   headers.delete("host");
+  for (const name of CLIENT_FORWARDING) headers.delete(name);
   const clientIp = request.headers.get("cf-connecting-ip");
-  const forwardedFor = request.headers.get("x-forwarded-for");
-  if (clientIp) headers.set("x-forwarded-for", forwardedFor ? `${forwardedFor}, ${clientIp}` : clientIp);
+  if (clientIp) headers.set("x-forwarded-for", clientIp);
   headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
   headers.set("x-forwarded-host", incoming.host);
 
@@ -34,16 +62,14 @@ export async function proxyToLegacy(request: Request, legacyOrigin: string): Pro
       redirect: "manual",
     });
   } catch (e) {
-    return new Response(JSON.stringify({ error: "legacy origin unreachable", detail: e instanceof Error ? e.message : String(e) }), {
-      status: 502,
-      headers: { "content-type": "application/json; charset=utf-8" },
-    });
+    console.error("legacy origin unreachable:", e);
+    return errorResponse(502, "legacy origin unreachable");
   }
   const responseHeaders = endToEndHeaders(upstream.headers);
   const location = responseHeaders.get("location");
   if (location) {
-    const resolved = new URL(location, target);
-    if (resolved.origin === target.origin) responseHeaders.set("location", incoming.origin + resolved.pathname + resolved.search + resolved.hash);
+    const resolved = URL.parse(location, target.href);
+    if (resolved?.origin === target.origin) responseHeaders.set("location", incoming.origin + resolved.pathname + resolved.search + resolved.hash);
   }
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
 }
