@@ -1,10 +1,10 @@
-import Papa from "papaparse";
 import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import type { JobAction } from "../coordinator/coordinator";
-import { createJobSchema, unwrap } from "../coordinator/model";
+import { createJobSchema, unwrap, type Failure } from "../coordinator/model";
+import { csvLine } from "../app/csv-output";
 import { jsonResponse, parseWith, readJson } from "../lib/http";
 import { audit } from "../audit";
 import { operator } from "./auth";
@@ -45,8 +45,15 @@ export async function jobFailures(request: IRequest, env: Env): Promise<Response
   const { limit, offset } = parseWith(pageQuery, request.query, "query");
   const failures = unwrap(await coordinator(env).failures(id, limit, offset));
   if ((request.headers.get("accept") ?? "").includes("text/csv")) {
-    const csv = Papa.unparse(failures, { columns: ["kind", "fileId", "table", "line", "source", "reason", "detail", "attempts"] });
-    return new Response(csv, { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${id}-failures.csv"` } });
+    return new Response(failuresCsv(failures), { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${id}-failures.csv"` } });
   }
   return jsonResponse({ id, failures, limit, offset });
+}
+
+const FAILURE_COLUMNS = ["kind", "fileId", "table", "line", "source", "reason", "detail", "attempts"] as const satisfies readonly (keyof Failure)[];
+
+/** Paths and details come from legacy data: written like every CSV we serve, formulae neutralised. */
+function failuresCsv(failures: readonly Failure[]): string {
+  const rows = failures.map((f) => FAILURE_COLUMNS.map((column) => String(f[column] ?? "")));
+  return [FAILURE_COLUMNS, ...rows].map(csvLine).join("");
 }

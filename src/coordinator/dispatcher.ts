@@ -1,10 +1,13 @@
-import type { CopyItem, CopyMessage, FileRecord, VerifyItem } from "../copy/messages";
+import type { CopyItem, CopyMessage, FailureReason, FileRecord, VerifyItem } from "../copy/messages";
 import type { JobRecord } from "./jobs";
 import type { LeasedItem, Ledger } from "./ledger";
 
 /** Items leased per dispatch call at most, whatever the window: keeps one step bounded. */
 const MAX_ITEMS_PER_DISPATCH = 1_000;
-/** Queues limits: 128 KB a message, 100 messages and 256 KB a sendBatch. Stay under with margin. */
+/**
+ * Queues limits: 128 KB a message, 100 messages and 256 KB a sendBatch, in UTF-8 bytes of the JSON
+ * body. Stay under with margin.
+ */
 const MAX_MESSAGE_BYTES = 100_000;
 const MAX_SEND_MESSAGES = 100;
 const MAX_SEND_BYTES = 200_000;
@@ -63,43 +66,86 @@ export class Dispatcher {
     this.#limiter.refund(granted - leased.length);
     const retryAt = granted < room ? now + this.#limiter.msUntil(Math.min(room, settings.batchSize), settings.ratePerSecond) : null;
     if (leased.length === 0) return { sent: 0, retryAt };
-    const messages = pack(job, leased);
+    const { messages, oversize } = pack(job, leased);
+    for (const item of oversize) {
+      this.#fail(job, item, "message_too_large", `its queue message would be ${item.bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit`, now);
+    }
+    const { sent, refused } = await this.#send(job, messages, now);
+    return { sent, retryAt: refused ? now + SEND_RETRY_MS : retryAt };
+  }
+
+  /** Sends the messages batch by batch, stopping at the first batch the queue refuses. */
+  async #send(job: JobRecord, messages: SizedMessage[], now: number): Promise<{ sent: number; refused: boolean }> {
     let sent = 0;
     for (const group of sendGroups(messages)) {
+      const items = itemsOf(group);
       try {
-        await this.queue.sendBatch(group.map((body) => ({ body, contentType: "json" })));
-        sent += group.reduce((n, m) => n + m.items.length, 0);
+        await this.queue.sendBatch(group.map(({ body }) => ({ body, contentType: "json" })));
+        sent += items.length;
       } catch (e) {
         console.error(`sendBatch failed for job ${job.id}:`, e);
-        const unsent = messages.slice(messages.indexOf(group[0]!)).flatMap((m) => m.items.map((i) => i.fileId));
-        this.ledger.unlease(job.id, unsent, now + SEND_RETRY_MS);
-        return { sent, retryAt: now + SEND_RETRY_MS };
+        // The refused batch costs its items an attempt, so that a message the queue never takes
+        // fails after maxAttempts instead of being handed out forever. Later batches were not tried.
+        for (const item of items) this.#fail(job, item, "queue_send", `sendBatch failed: ${e instanceof Error ? e.message : String(e)}`, now);
+        const untried = itemsOf(messages.slice(messages.indexOf(group.at(-1)!) + 1));
+        this.ledger.unlease(job.id, untried.map((i) => i.fileId), now + SEND_RETRY_MS);
+        return { sent, refused: true };
       }
     }
-    return { sent, retryAt };
+    return { sent, refused: false };
+  }
+
+  /** Settles a leased item as a consumer's failure report would: retried while transient and attempts remain. */
+  #fail(job: JobRecord, item: { fileId: string; attempt: number }, reason: FailureReason, detail: string, now: number): void {
+    this.ledger.apply({ jobId: job.id, fileId: item.fileId, attempt: item.attempt, outcome: "failed", reason, detail }, now, job.settings);
   }
 }
 
-function pack(job: JobRecord, items: LeasedItem[]): CopyMessage[] {
-  const { settings } = job;
-  const messages: CopyMessage[] = [];
-  let current: CopyMessage | null = null;
-  let bytes = 0;
+interface SizedMessage {
+  body: CopyMessage;
+  /** UTF-8 bytes of its JSON, at most (as Queues counts them). */
+  bytes: number;
+}
+
+/** An item whose message would be too large even with nothing else in it. */
+interface Oversize {
+  fileId: string;
+  attempt: number;
+  bytes: number;
+}
+
+/** Packs items into messages of at most batchSize items and MAX_MESSAGE_BYTES each. */
+function pack(job: JobRecord, items: LeasedItem[]): { messages: SizedMessage[]; oversize: Oversize[] } {
+  const envelope = jsonBytes(emptyMessage(job));
+  const messages: SizedMessage[] = [];
+  const oversize: Oversize[] = [];
+  let current: SizedMessage | null = null;
   for (const leased of items) {
     const item = job.kind === "verify" ? verifyItem(leased) : copyItem(leased);
-    const size = JSON.stringify(item).length;
-    if (!current || current.items.length >= settings.batchSize || bytes + size > MAX_MESSAGE_BYTES) {
-      current =
-        job.kind === "verify"
-          ? { kind: "verify", jobId: job.id, concurrency: settings.consumerConcurrency, items: [] }
-          : { kind: "copy", jobId: job.id, fetchTimeoutMs: settings.fetchTimeoutMs, concurrency: settings.consumerConcurrency, items: [] };
-      messages.push(current);
-      bytes = 200;
+    const size = jsonBytes(item) + 1; // and the comma before it
+    if (envelope + size > MAX_MESSAGE_BYTES) {
+      oversize.push({ fileId: item.fileId, attempt: item.attempt, bytes: envelope + size - 1 });
+      continue;
     }
-    (current.items as (CopyItem | VerifyItem)[]).push(item);
-    bytes += size;
+    if (!current || current.body.items.length >= job.settings.batchSize || current.bytes + size > MAX_MESSAGE_BYTES) {
+      current = { body: emptyMessage(job), bytes: envelope };
+      messages.push(current);
+    }
+    (current.body.items as (CopyItem | VerifyItem)[]).push(item);
+    current.bytes += size;
   }
-  return messages;
+  return { messages, oversize };
+}
+
+function emptyMessage(job: JobRecord): CopyMessage {
+  const { settings } = job;
+  return job.kind === "verify"
+    ? { kind: "verify", jobId: job.id, concurrency: settings.consumerConcurrency, items: [] }
+    : { kind: "copy", jobId: job.id, fetchTimeoutMs: settings.fetchTimeoutMs, concurrency: settings.consumerConcurrency, items: [] };
+}
+
+function itemsOf(messages: readonly SizedMessage[]): (CopyItem | VerifyItem)[] {
+  return messages.flatMap(({ body }): (CopyItem | VerifyItem)[] => body.items);
 }
 
 function copyItem(leased: LeasedItem): CopyItem {
@@ -118,18 +164,33 @@ function verifyItem(leased: LeasedItem): VerifyItem {
   return { fileId: leased.fileId, attempt: leased.attempt, r2Key: leased.r2Key, size: payload.size, sha256: payload.sha256 };
 }
 
-function* sendGroups(messages: CopyMessage[]): Generator<CopyMessage[]> {
-  let group: CopyMessage[] = [];
+function* sendGroups(messages: readonly SizedMessage[]): Generator<SizedMessage[]> {
+  let group: SizedMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
-    const size = JSON.stringify(message).length;
-    if (group.length > 0 && (group.length >= MAX_SEND_MESSAGES || bytes + size > MAX_SEND_BYTES)) {
+    if (group.length > 0 && (group.length >= MAX_SEND_MESSAGES || bytes + message.bytes > MAX_SEND_BYTES)) {
       yield group;
       group = [];
       bytes = 0;
     }
     group.push(message);
-    bytes += size;
+    bytes += message.bytes;
   }
   if (group.length > 0) yield group;
+}
+
+function jsonBytes(value: unknown): number {
+  return utf8Length(JSON.stringify(value));
+}
+
+const encoder = new TextEncoder();
+/** Room for the UTF-8 of any string of up to MAX_MESSAGE_BYTES UTF-16 units (3 bytes each at most). */
+const scratch = new Uint8Array(3 * MAX_MESSAGE_BYTES);
+
+/**
+ * The UTF-8 length of a string. Every item of every job is sized, so it is encoded into one reused
+ * buffer, not allocated; only a string too long to fit any message anyway is encoded afresh.
+ */
+function utf8Length(text: string): number {
+  return text.length <= MAX_MESSAGE_BYTES ? encoder.encodeInto(text, scratch).written : encoder.encode(text).length;
 }

@@ -22,8 +22,8 @@ export interface LeasedItem {
   payload: unknown;
 }
 
-/** Failures decided while planning: a new export, not a retry, is what fixes them. */
-const PLANNING_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user"];
+/** Failures that come from the export row itself: a corrected export, not a retry, is what fixes them. */
+const EXPORT_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user", "message_too_large"];
 
 /**
  * The per-item ledger of one coordinator: every item's state, attempts, lease and result. Every
@@ -200,13 +200,13 @@ export class Ledger {
 
   /** Failed items that a retry can fix go back to pending with fresh attempts. */
   requeueFailed(jobId: string): { requeued: number; kept: number } {
-    const placeholders = PLANNING_REASONS.map(() => "?").join(", ");
+    const placeholders = EXPORT_REASONS.map(() => "?").join(", ");
     // Counted with RETURNING: rowsWritten also counts index rows.
     const requeued = this.sql.exec(
       `UPDATE items SET state = 'pending', attempts = 0, not_before = 0, error = NULL, detail = NULL
        WHERE job_id = ? AND state = 'failed' AND error NOT IN (${placeholders}) RETURNING file_id`,
       jobId,
-      ...PLANNING_REASONS,
+      ...EXPORT_REASONS,
     ).toArray().length;
     const kept = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'failed'`, jobId).one().n;
     return { requeued, kept };

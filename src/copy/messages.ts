@@ -43,6 +43,8 @@ export type FailureReason =
   | "truncated"
   | "length_mismatch"
   | "storage"
+  /** The queue refused a send (an outage, or a message it will never take: bounded by maxAttempts). */
+  | "queue_send"
   // permanent: the item fails at once
   | "not_found"
   | "http_4xx"
@@ -53,7 +55,9 @@ export type FailureReason =
   | "checksum_mismatch"
   | "size_mismatch"
   | "missing_object"
-  | "d1_mismatch";
+  | "d1_mismatch"
+  /** The item's own queue message would exceed the Queues message limit (large `metadata`). */
+  | "message_too_large";
 
 export const TRANSIENT_REASONS: ReadonlySet<FailureReason> = new Set([
   "http_5xx",
@@ -63,6 +67,7 @@ export const TRANSIENT_REASONS: ReadonlySet<FailureReason> = new Set([
   "truncated",
   "length_mismatch",
   "storage",
+  "queue_send",
 ]);
 
 export type ItemReport =
