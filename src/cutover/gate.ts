@@ -12,6 +12,7 @@ import { CutoverStateCache } from "./state-cache";
 export type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
 const DEFAULT_TTL_MS = 2_000;
+const STARTING_UP = { enabled: true, message: "List Cutter is starting up. Please try again in a few seconds.", retryAfterSeconds: 5 };
 
 /**
  * The cutover gate in front of every app request: maintenance, the sticky split between the new
@@ -26,7 +27,10 @@ export class Gate {
   ) {}
 
   async handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const { state } = await this.cache.get();
+    const { state } = await this.cache.get(ctx);
+    // An isolate that has never read the state fails closed: during the final sync, a write let
+    // through to legacy would be lost.
+    if (!state) return servedBy(maintenanceResponse(request, STARTING_UP), "workers");
     // Maintenance answers are deliberate, not the new backend's errors: they are not measured.
     if (state.maintenance.enabled) return servedBy(maintenanceResponse(request, state.maintenance), "workers");
     const who = stickyIdentity(request);
@@ -39,7 +43,8 @@ export class Gate {
       console.error(`${backend} backend failed:`, e);
       response = errorResponse(500, "internal error");
     }
-    this.metrics.record(backend, state.version, response.status, Date.now() - started);
+    const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
+    this.metrics.record({ backend, version: state.version, status: response.status, ms: Date.now() - started, identity: who.hash, hasBody });
     const batch = this.metrics.takeIfDue();
     if (batch) {
       ctx.waitUntil(
@@ -64,11 +69,18 @@ export function servedBy(response: Response, backend: Backend): Response {
   return out;
 }
 
+let sharedCache: CutoverStateCache | null = null;
 let shared: Gate | null = null;
+
+/** This isolate's copy of the cutover state (the gate's, and /health's). */
+export function isolateCutoverCache(env: Env): CutoverStateCache {
+  sharedCache ??= new CutoverStateCache(() => coordinator(env).getCutover(), cacheTtlMs(env));
+  return sharedCache;
+}
 
 /** This isolate's gate: one state cache and one metrics buffer shared by all its requests. */
 export function sharedGate(env: Env, app: Handler): Gate {
-  shared ??= new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), cacheTtlMs(env)), new MetricsBuffer(), app);
+  shared ??= new Gate(isolateCutoverCache(env), new MetricsBuffer(), app);
   return shared;
 }
 

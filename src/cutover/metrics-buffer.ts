@@ -1,13 +1,35 @@
 import { emptyHistogram, latencyBucket, mergeInto } from "./histogram";
 import type { Backend, BackendSample } from "./metrics-model";
 
+/** One served request, as the gate saw it. */
+export interface ServedRequest {
+  backend: Backend;
+  version: number;
+  status: number;
+  ms: number;
+  /** The sticky identity's hash (user, cookie or address): one client's weight in a batch is capped. */
+  identity: number;
+  /** The request carried a body, so its duration depends on how fast the client sent it. */
+  hasBody: boolean;
+}
+
+/** Judged requests one identity may contribute to one batch (about a second of one isolate's traffic). */
+export const PER_IDENTITY_PER_BATCH = 10;
+
 /**
  * Request metrics aggregated inside one isolate, handed out in batches: when `flushEvery` requests
  * have accumulated or `maxAgeMs` has passed since the last batch. One coordinator call per batch,
  * never one per request.
+ *
+ * Only what an anonymous client cannot bend at will is recorded, since these numbers can roll the
+ * cutover back or let a canary plan advance: 4xx answers are left out (cheap to make, they would
+ * dilute real 5xx); a request with a body counts for the error rate but not for latency (a slow
+ * upload or a deliberately costly login is the client's doing); and no single identity contributes
+ * more than PER_IDENTITY_PER_BATCH requests to a batch.
  */
 export class MetricsBuffer {
   #samples = new Map<string, BackendSample>();
+  #perIdentity = new Map<number, number>();
   #pending = 0;
   #since: number;
 
@@ -19,11 +41,15 @@ export class MetricsBuffer {
     this.#since = clock();
   }
 
-  record(backend: Backend, version: number, status: number, ms: number): void {
+  record({ backend, version, status, ms, identity, hasBody }: ServedRequest): void {
+    if (status >= 400 && status < 500) return;
+    const seen = this.#perIdentity.get(identity) ?? 0;
+    if (seen >= PER_IDENTITY_PER_BATCH) return;
+    this.#perIdentity.set(identity, seen + 1);
     const sample = this.#sample(backend, version);
     sample.requests++;
     if (status >= 500) sample.errors++;
-    sample.histogram[latencyBucket(ms)]!++;
+    if (!hasBody) sample.histogram[latencyBucket(ms)]!++;
     this.#pending++;
   }
 
@@ -32,6 +58,7 @@ export class MetricsBuffer {
     if (this.#pending === 0 || (this.#pending < this.flushEvery && this.clock() - this.#since < this.maxAgeMs)) return null;
     const batch = [...this.#samples.values()];
     this.#samples = new Map();
+    this.#perIdentity = new Map();
     this.#pending = 0;
     this.#since = this.clock();
     return batch;

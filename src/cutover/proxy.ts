@@ -2,6 +2,10 @@ import { errorResponse } from "../lib/http";
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1): meaningful for one connection only, never forwarded. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+/** Request targets and header sections larger than these are refused, as Cloudflare's edge and common origins do. */
+export const MAX_TARGET_BYTES = 8 * 1024;
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 /** Forwarding headers a client may not supply: the Worker is the first hop legacy trusts, so it sets them itself. */
 const CLIENT_FORWARDING = ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip"];
 
@@ -39,6 +43,7 @@ export async function proxyToLegacy(request: Request, legacyOrigin: string): Pro
   const incoming = new URL(request.url);
   const refused = unsafeProxyPath(incoming.pathname);
   if (refused) return errorResponse(400, `refused: ${refused}`, "path");
+  if (incoming.pathname.length + incoming.search.length > MAX_TARGET_BYTES) return errorResponse(414, `the request target is longer than ${MAX_TARGET_BYTES} bytes`, "path");
   const origin = new URL(legacyOrigin);
   const target = new URL(origin.origin);
   target.pathname = incoming.pathname;
@@ -52,6 +57,7 @@ export async function proxyToLegacy(request: Request, legacyOrigin: string): Pro
   if (clientIp) headers.set("x-forwarded-for", clientIp);
   headers.set("x-forwarded-proto", incoming.protocol.replace(":", ""));
   headers.set("x-forwarded-host", incoming.host);
+  if (headerBytes(headers) > MAX_HEADER_BYTES) return errorResponse(431, `the request headers are larger than ${MAX_HEADER_BYTES} bytes`, "headers");
 
   let upstream: Response;
   try {
@@ -72,4 +78,10 @@ export async function proxyToLegacy(request: Request, legacyOrigin: string): Pro
     if (resolved?.origin === target.origin) responseHeaders.set("location", incoming.origin + resolved.pathname + resolved.search + resolved.hash);
   }
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: responseHeaders });
+}
+
+function headerBytes(headers: Headers): number {
+  let bytes = 0;
+  for (const [name, value] of headers) bytes += name.length + value.length + 4;
+  return bytes;
 }

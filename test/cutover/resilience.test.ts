@@ -15,10 +15,10 @@ describe("the gate when things go wrong", () => {
       if (!reachable) throw new Error("coordinator unreachable");
       return known;
     }, 0);
-    const fresh = await (await health(env, cache)).json();
+    const fresh = await (await health(env, undefined, cache)).json();
     expect(fresh).toMatchObject({ status: "healthy", checks: { cutoverState: "ok" }, cutover: { version: 9, percent: 40 } });
     reachable = false;
-    const stale = await health(env, cache);
+    const stale = await health(env, undefined, cache);
     expect(stale.status).toBe(200);
     expect(await stale.json()).toMatchObject({ status: "degraded", checks: { cutoverState: "stale" }, cutover: { version: 9, phase: "canary", percent: 40 } });
   });

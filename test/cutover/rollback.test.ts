@@ -59,11 +59,13 @@ describe("analysis and automatic rollback", () => {
     await runDurableObjectAlarm(coordinator(env));
     expect((await adminJson("/admin/cutover")).body.percent).toBe(10);
 
-    await patchCutover({ allowlist: { new: { ips: ["203.0.113.1"] } } }); // force the test's traffic onto the new app
+    // Force the test's traffic onto the new app; each client counts for a few requests of a batch only.
+    const clients = Array.from({ length: 25 }, (_, i) => `203.0.113.${i + 1}`);
+    await patchCutover({ allowlist: { new: { ips: clients } } });
     const forced = async (n: number) => {
       for (let i = 0; i < n; i++) {
         const ctx = createExecutionContext();
-        await (await healthy.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": "203.0.113.1" } }), env, ctx)).arrayBuffer();
+        await (await healthy.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": clients[i % clients.length]! } }), env, ctx)).arrayBuffer();
         await waitOnExecutionContext(ctx);
       }
     };
@@ -80,7 +82,7 @@ describe("analysis and automatic rollback", () => {
     await failing.handle(new Request("https://list-cutter.test/x"), env, createExecutionContext());
     for (let i = 0; i < 25; i++) {
       const ctx = createExecutionContext();
-      await (await failing.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": "203.0.113.1" } }), env, ctx)).arrayBuffer();
+      await (await failing.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": clients[i % clients.length]! } }), env, ctx)).arrayBuffer();
       await waitOnExecutionContext(ctx);
     }
     const after = (await adminJson("/admin/cutover")).body;

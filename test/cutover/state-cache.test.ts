@@ -27,7 +27,7 @@ describe("the gate's cutover state cache", () => {
     expect(coordinator.calls.n).toBe(1);
     now += 1_999;
     coordinator.set({ version: 2, percent: 50 });
-    expect((await cache.get()).state.version).toBe(1);
+    expect((await cache.get()).state!.version).toBe(1);
     now += 1;
     expect((await cache.get()).state).toMatchObject({ version: 2, percent: 50 });
     expect(coordinator.calls.n).toBe(2);
@@ -50,9 +50,9 @@ describe("the gate's cutover state cache", () => {
     expect(await cache.get()).toMatchObject({ stale: false, state: { version: 7 } });
   });
 
-  it("times out a hanging read and serves everything from legacy before any state was ever read", async () => {
+  it("times out a hanging read and, having never read a state, holds none (the gate fails closed)", async () => {
     const cache = new CutoverStateCache(() => new Promise<CutoverState>(() => {}), 1_000, 50);
     const got = await cache.get();
-    expect(got).toMatchObject({ stale: true, readAt: null, state: { percent: 0, phase: "legacy" } });
+    expect(got).toEqual({ stale: true, readAt: null, state: null });
   });
 });
