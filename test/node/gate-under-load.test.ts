@@ -1,0 +1,108 @@
+// The gate under concurrent keep-alive load (autocannon) against `wrangler dev` with the local legacy
+// origin, while the cutover state changes under it: no 5xx but maintenance, no connection errors,
+// every response marked with its side, and no request served by a side the state does not allow.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import autocannon from "autocannon";
+import { generateCorpus } from "../legacy-origin/corpus.ts";
+import { startLegacyOrigin } from "../legacy-origin/server.ts";
+import { startWranglerDev } from "../../scripts/wrangler-dev.ts";
+
+const PORT = 8795;
+const TOKEN = "load-admin-token";
+const TTL_MS = 200;
+/** A response this long after a change must follow it: one TTL, one coordinator read, and slack for a noisy 2-core VM. */
+const SETTLE_MS = TTL_MS + 1_000;
+const CONNECTIONS = 48;
+
+interface Seen {
+  at: number;
+  status: number;
+  servedBy: string | null;
+  maintenance: boolean;
+  connection: number;
+}
+
+type Expected = "legacy" | "workers" | "maintenance" | "split";
+
+/** FNV-1a of the bucket cookie's hash is the hash itself: connection i gets hash i·(10000/CONNECTIONS), so half are under 50 %. */
+const cookieHash = (connection: number) => Math.floor((connection * 10_000) / CONNECTIONS) + 1;
+
+test("under load, with the state changing, the gate answers no 5xx and never serves a side the state forbids", { timeout: 150_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "gate-load-"));
+  const corpus = generateCorpus({ diskRoot: dir, mediaRoot: "/app/media", users: 2, files: 2, maxFileSize: 64 * 1024 });
+  const origin = await startLegacyOrigin(corpus, dir);
+  const worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: origin.url, ADMIN_TOKEN: TOKEN, JWT_SECRET: "load-jwt", LEGACY_JWT_SECRET: "load-legacy", CUTOVER_CACHE_TTL_MS: String(TTL_MS) });
+  const seen: Seen[] = [];
+  const changes: { at: number; expect: Expected }[] = [];
+  const patch = async (body: unknown, expect: Expected) => {
+    const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.text());
+    changes.push({ at: Date.now(), expect });
+  };
+  try {
+    changes.push({ at: Date.now(), expect: "legacy" });
+    let nextConnection = 0;
+    const load = autocannon({
+      url: `${worker.url}/api/list_cutter/list_saved_files/`,
+      connections: CONNECTIONS,
+      duration: 12,
+      setupClient(client: any) {
+        const connection = nextConnection++;
+        client.setHeaders({ cookie: `lc_bucket=${cookieHash(connection).toString(16).padStart(8, "0")}`, accept: "application/json" });
+        client.on("headers", ({ statusCode, headers }: { statusCode: number; headers: string[] }) => {
+          const get = (name: string) => {
+            for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === name) return headers[i + 1]!;
+            return null;
+          };
+          seen.push({ at: Date.now(), status: statusCode, servedBy: get("x-served-by"), maintenance: statusCode === 503 && get("retry-after") !== null, connection });
+        });
+      },
+    });
+    const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    await wait(2_000);
+    await patch({ percent: 100 }, "workers");
+    await wait(2_000);
+    await patch({ percent: 50 }, "split");
+    await wait(2_000);
+    await patch({ maintenance: { enabled: true, message: "final sync" } }, "maintenance");
+    await wait(2_000);
+    await patch({ maintenance: { enabled: false }, percent: 0, phase: "legacy" }, "legacy");
+    await wait(2_000);
+    await patch({ percent: 100 }, "workers");
+    const result = await load;
+
+    assert.equal(result.errors, 0, "connection errors");
+    assert.equal(result.timeouts, 0, "timeouts");
+    assert.ok(seen.length > 500, `only ${seen.length} responses`);
+    const errors = seen.filter((s) => s.status >= 500 && !s.maintenance);
+    assert.deepEqual(errors.slice(0, 5), [], `${errors.length} 5xx answers that are not maintenance`);
+    const unmarked = seen.filter((s) => s.servedBy !== "legacy" && s.servedBy !== "workers");
+    assert.equal(unmarked.length, 0, "responses without X-Served-By");
+
+    const wrong: Seen[] = [];
+    for (const s of seen) {
+      const i = changes.findLastIndex((c) => c.at <= s.at);
+      const change = changes[i]!;
+      if (i > 0 && s.at < change.at + SETTLE_MS) continue; // within one TTL of a change either state is allowed
+      const ok =
+        change.expect === "maintenance" ? s.maintenance
+        : change.expect === "split" ? !s.maintenance && s.servedBy === (cookieHash(s.connection) % 10_000 < 5_000 ? "workers" : "legacy")
+        : !s.maintenance && s.servedBy === change.expect;
+      if (!ok) wrong.push(s);
+    }
+    assert.deepEqual(wrong.slice(0, 5), [], `${wrong.length} responses from a side the state did not allow`);
+    for (const expect of ["legacy", "workers", "maintenance"] as const) {
+      const during = seen.filter((s) => (expect === "maintenance" ? s.maintenance : s.servedBy === expect && !s.maintenance));
+      assert.ok(during.length > 50, `too few ${expect} answers: ${during.length}`);
+    }
+    console.log(`gate under load: ${seen.length} responses, ${Math.round(result.requests.average)} req/s, 0 non-maintenance 5xx, 0 connection errors`);
+  } finally {
+    await worker.stop();
+    await origin.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
