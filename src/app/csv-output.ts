@@ -1,6 +1,6 @@
 /** CSV as the new app writes it: RFC 4180 quoting, and no live spreadsheet formulas. */
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+import { isNumberLiteral } from "../lib/numbers";
 
 /**
  * A cell safe to open in a spreadsheet: text starting with = + - @ (or a tab/CR, which some
@@ -8,7 +8,7 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  * -5 or +3.2 are left alone.
  */
 export function neutraliseFormula(cell: string): string {
-  return /^[=+\-@\t\r]/.test(cell) && !NUMBER.test(cell) ? `'${cell}` : cell;
+  return /^[=+\-@\t\r]/.test(cell) && !isNumberLiteral(cell) ? `'${cell}` : cell;
 }
 
 export function csvCell(cell: string): string {

@@ -3,27 +3,92 @@
  * `IN (a, 'b c', ...)`, or a bare value (equality). Order comparisons and BETWEEN are numeric: a cell
  * that is not a number (empty included) fails them and its row is left out. `=`, `!=` and IN compare
  * numbers as numbers when both sides are numeric, and text as text otherwise.
+ *
+ * Clauses are scanned by hand, in one pass: the regular expressions this replaces backtracked
+ * cubically on clauses such as "BETWEEN" followed by thousands of spaces.
  */
+
+import { parseNumber } from "../lib/numbers";
 
 export type Predicate = (cell: string) => boolean;
 
 export class FilterSyntaxError extends Error {}
 
-const NUMERIC = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+/** No real filter comes close; the cap bounds the work a clause can ask for. */
+export const MAX_CLAUSE_LENGTH = 1_000;
 
-function number(text: string): number | null {
-  return NUMERIC.test(text) ? Number(text) : null;
+const OPERATORS = [">=", "<=", "!=", "<>", "=", ">", "<"] as const;
+const ORDER = { ">": (n: number, bound: number) => n > bound, "<": (n: number, bound: number) => n < bound, ">=": (n: number, bound: number) => n >= bound, "<=": (n: number, bound: number) => n <= bound };
+
+export function parseClause(clause: string): Predicate | null {
+  if (clause.length > MAX_CLAUSE_LENGTH) throw new FilterSyntaxError(`the clause is longer than ${MAX_CLAUSE_LENGTH} characters`);
+  const text = clause.trim();
+  if (text === "") return null;
+  const between = betweenBounds(text);
+  if (between) {
+    const low = parseNumber(unquote(between[0]));
+    const high = parseNumber(unquote(between[1]));
+    if (low === null || high === null) throw new FilterSyntaxError(`BETWEEN needs two numbers: ${text}`);
+    return numeric((n) => n >= low && n <= high);
+  }
+  const list = inListBody(text);
+  if (list !== null) {
+    const values = listItems(list);
+    if (values.every((v) => v === "")) throw new FilterSyntaxError(`IN needs at least one value: ${text}`);
+    return oneOf(values);
+  }
+  const operator = OPERATORS.find((op) => text.startsWith(op));
+  const value = unquote(operator ? text.slice(operator.length) : text);
+  if (operator === undefined || operator === "=") return oneOf([value]);
+  if (operator === "!=" || operator === "<>") {
+    const equal = oneOf([value]);
+    return (cell) => !equal(cell);
+  }
+  const bound = parseNumber(value);
+  if (bound === null) throw new FilterSyntaxError(`'${operator}' needs a number: ${text}`);
+  const order = ORDER[operator];
+  return numeric((n) => order(n, bound));
 }
 
-function unquote(text: string): string {
-  const t = text.trim();
-  return /^'.*'$|^".*"$/s.test(t) && t.length >= 2 ? t.slice(1, -1) : t;
+function numeric(test: (n: number) => boolean): Predicate {
+  return (cell) => {
+    const n = parseNumber(cell);
+    return n !== null && test(n);
+  };
 }
 
-function same(cell: string, value: string): boolean {
-  const a = number(cell);
-  const b = number(value);
-  return a !== null && b !== null ? a === b : cell.trim() === value;
+/** Equal to one of `values`: as numbers when both sides are numeric, as (trimmed) text otherwise. */
+function oneOf(values: string[]): Predicate {
+  const numbers = values.map(parseNumber);
+  return (cell) => {
+    const n = parseNumber(cell);
+    const trimmed = cell.trim();
+    return values.some((v, i) => {
+      const m = numbers[i]!;
+      return n !== null && m !== null ? n === m : trimmed === v;
+    });
+  };
+}
+
+/**
+ * The two bounds of `BETWEEN low AND high` (any case), or null if `text` is not one. AND is the first
+ * one with whitespace on both sides and at least one character between it and BETWEEN's whitespace,
+ * which is where the legacy regular expression split the clause.
+ */
+function betweenBounds(text: string): [string, string] | null {
+  if (!hasWordAt(text, 0, "between") || !isSpace(text, 7)) return null;
+  for (let and = 10; and + 3 < text.length; and++) {
+    if (isSpace(text, and - 1) && hasWordAt(text, and, "and") && isSpace(text, and + 3)) return [text.slice(8, and - 1), text.slice(and + 4)];
+  }
+  return null;
+}
+
+/** What is between the parentheses of `IN (...)` (any case), or null if `text` is not one. */
+function inListBody(text: string): string | null {
+  if (!hasWordAt(text, 0, "in")) return null;
+  let open = 2;
+  while (isSpace(text, open)) open++;
+  return text[open] === "(" && open < text.length - 1 && text.endsWith(")") ? text.slice(open + 1, -1) : null;
 }
 
 /** Splits `a, 'b, c', "d"` on commas outside quotes. */
@@ -48,35 +113,21 @@ function listItems(text: string): string[] {
   return items.map(unquote);
 }
 
-export function parseClause(clause: string): Predicate | null {
-  const text = clause.trim();
-  if (text === "") return null;
-  const between = /^between\s+(.+?)\s+and\s+(.+)$/is.exec(text);
-  if (between) {
-    const low = number(unquote(between[1]!));
-    const high = number(unquote(between[2]!));
-    if (low === null || high === null) throw new FilterSyntaxError(`BETWEEN needs two numbers: ${text}`);
-    return (cell) => {
-      const n = number(cell);
-      return n !== null && n >= low && n <= high;
-    };
-  }
-  const inList = /^in\s*\((.*)\)$/is.exec(text);
-  if (inList) {
-    const values = listItems(inList[1]!);
-    if (values.length === 0 || values.every((v) => v === "")) throw new FilterSyntaxError(`IN needs at least one value: ${text}`);
-    return (cell) => values.some((v) => same(cell, v));
-  }
-  const comparison = /^(>=|<=|!=|<>|=|>|<)\s*(.*)$/s.exec(text);
-  const operator = comparison?.[1] ?? "=";
-  const value = unquote(comparison ? comparison[2]! : text);
-  if (operator === "=") return (cell) => same(cell, value);
-  if (operator === "!=" || operator === "<>") return (cell) => !same(cell, value);
-  const bound = number(value);
-  if (bound === null) throw new FilterSyntaxError(`'${operator}' needs a number: ${text}`);
-  const test = { ">": (n: number) => n > bound, "<": (n: number) => n < bound, ">=": (n: number) => n >= bound, "<=": (n: number) => n <= bound }[operator as ">" | "<" | ">=" | "<="];
-  return (cell) => {
-    const n = number(cell);
-    return n !== null && test(n);
-  };
+function unquote(text: string): string {
+  const t = text.trim();
+  const quote = t[0];
+  return t.length >= 2 && (quote === "'" || quote === '"') && t.endsWith(quote) ? t.slice(1, -1) : t;
+}
+
+/** Whether the lower-case ASCII `word` is at `at` in `text`, in any case. */
+function hasWordAt(text: string, at: number, word: string): boolean {
+  if (at + word.length > text.length) return false;
+  for (let k = 0; k < word.length; k++) if ((text.charCodeAt(at + k) | 0x20) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+const SPACE = /\s/;
+
+function isSpace(text: string, i: number): boolean {
+  return i < text.length && SPACE.test(text[i]!);
 }

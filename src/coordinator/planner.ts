@@ -1,6 +1,6 @@
 import type { Env } from "../env";
 import type { FileRecord } from "../copy/messages";
-import { csvRecordBatches, type CsvRecord } from "../lib/csv";
+import { CsvRecordTooLargeError, csvRecordBatches, type CsvRecord } from "../lib/csv";
 import { decodeRow, exportObjectKey, missingColumns, type ExportTable, type FileRow } from "../legacy/export-contract";
 import { relativeMediaPath, uploadKey } from "../legacy/paths";
 import { runIsolated } from "../lib/d1";
@@ -73,6 +73,7 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
     if (e instanceof TypeError && /decode|utf-?8|encoded/i.test(e.message)) {
       return { ok: false, error: `${cursor.table}.csv is not valid UTF-8 (after line ${line})` };
     }
+    if (e instanceof CsvRecordTooLargeError) return { ok: false, error: `${cursor.table}.csv has a record longer than ${e.limitText} (after line ${line})` };
     throw e;
   }
   if (header === null) return { ok: false, error: `${cursor.table}.csv is empty (no header row)` };

@@ -1,4 +1,4 @@
-import { CsvChunkParser } from "../lib/csv";
+import { CsvChunkParser, CsvRecordTooLargeError } from "../lib/csv";
 
 export interface CsvShape {
   rowCount: number;
@@ -25,12 +25,21 @@ export interface TapOptions {
   md5?: boolean;
   /** Count CSV rows and columns (not needed to verify bytes already known). */
   shape?: boolean;
+  /**
+   * Refuse a CSV record longer than this many bytes (CsvRecordTooLargeError; needs `shape`). For
+   * uploads only: copies take legacy files as they are.
+   */
+  maxRecordBytes?: number;
 }
+
+/** How far into a body the header row is looked for: past it, the shape has no columns. */
+const HEADER_BYTES = 1024 * 1024;
 
 /**
  * Counts the bytes of a body, hashes them (SHA-256, and MD5 if asked) and counts CSV rows and
  * columns as they are pushed through, so one read of a body yields all of them. It refuses a
- * chunk that takes the total past `limit`.
+ * chunk that takes the total past `limit` (and, if asked, one that takes a record past
+ * `maxRecordBytes`).
  */
 export class ContentTap {
   readonly #sha256 = new crypto.DigestStream("SHA-256");
@@ -48,8 +57,8 @@ export class ContentTap {
   ) {
     this.#md5 = options.md5 ? new crypto.DigestStream("MD5") : null;
     this.#hashes = [this.#sha256.getWriter(), ...(this.#md5 ? [this.#md5.getWriter()] : [])];
-    this.#header = options.shape === false ? null : new CsvChunkParser();
-    this.#records = options.shape === false ? null : new RecordCounter();
+    this.#header = options.shape === false ? null : new CsvChunkParser({ maxRecordBytes: HEADER_BYTES });
+    this.#records = options.shape === false ? null : new RecordCounter(options.maxRecordBytes);
   }
 
   /** Bytes that have passed so far. */
@@ -57,7 +66,7 @@ export class ContentTap {
     return this.#bytes;
   }
 
-  /** Takes the next chunk of the body; throws TooLargeError once past the limit. */
+  /** Takes the next chunk of the body; throws TooLargeError once past the limit (CsvRecordTooLargeError past the record cap). */
   async push(chunk: Uint8Array): Promise<void> {
     this.#bytes += chunk.byteLength;
     if (this.#bytes > this.limit) throw new TooLargeError(this.limit);
@@ -104,8 +113,13 @@ export class ContentTap {
       }
     }
     const parser = this.#header!;
-    if (end < 0) return this.#takeHeader(parser.push(chunk));
-    this.#takeHeader([...parser.push(chunk.subarray(0, end + 1)), ...parser.end()]);
+    try {
+      if (end < 0) return this.#takeHeader(parser.push(chunk));
+      this.#takeHeader([...parser.push(chunk.subarray(0, end + 1)), ...parser.end()]);
+    } catch (e) {
+      if (!(e instanceof CsvRecordTooLargeError)) throw e;
+      this.#header = null;
+    }
   }
 
   #takeHeader(records: { fields: string[] }[]): void {
@@ -119,18 +133,28 @@ export class ContentTap {
  * Counts CSV records in bytes as they pass, without building fields: a record ends at a line feed
  * outside double quotes, and blank lines are not records (as papaparse reads them, skipping empty
  * lines). It jumps from one quote or line feed to the next with indexOf (native, memchr-like), so
- * only the first bytes of a line are looked at one by one.
+ * only the first bytes of a line are looked at one by one. A record longer than `maxRecordBytes`
+ * (line feed excluded) throws CsvRecordTooLargeError as soon as the bytes pushed show it.
  */
 export class RecordCounter {
   #inQuotes = false;
   #lineHasContent = false;
   #count = 0;
+  /** Bytes of the current record pushed so far. */
+  #recordBytes = 0;
+  readonly #maxRecordBytes: number;
+
+  constructor(maxRecordBytes = Infinity) {
+    this.#maxRecordBytes = maxRecordBytes;
+  }
 
   push(bytes: Uint8Array): void {
     const end = bytes.length;
     let inQuotes = this.#inQuotes;
     let content = this.#lineHasContent;
     let count = this.#count;
+    let recordBytes = this.#recordBytes;
+    let recordStart = 0;
     // The next quote at or after i (end if none): searched again only once i has passed it.
     let quote = -1;
     let i = 0;
@@ -156,12 +180,21 @@ export class RecordCounter {
       } else {
         if (content) count++;
         content = false;
+        this.#checkSize(recordBytes + stop - recordStart);
+        recordBytes = 0;
+        recordStart = stop + 1;
       }
       i = stop + 1;
     }
+    this.#recordBytes = recordBytes + end - recordStart;
+    this.#checkSize(this.#recordBytes);
     this.#inQuotes = inQuotes;
     this.#lineHasContent = content;
     this.#count = count;
+  }
+
+  #checkSize(bytes: number): void {
+    if (bytes > this.#maxRecordBytes) throw new CsvRecordTooLargeError(this.#maxRecordBytes);
   }
 
   /** The number of records, counting a last one that has no line feed. */

@@ -20,6 +20,26 @@ export interface CsvReaderOptions {
   firstLine?: number;
   /** Fail on invalid UTF-8 instead of substituting U+FFFD (needed when byte offsets must be exact). */
   strictUtf8?: boolean;
+  /** The most bytes of an unfinished record that are held waiting for its end (default 1 MiB). */
+  maxRecordBytes?: number;
+}
+
+export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024;
+
+/** A record (a line, or lines joined by a quoted field) is longer than the reader's cap. */
+export class CsvRecordTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`a CSV record is longer than ${mebibytes(limit)}`);
+  }
+
+  /** The limit for people, such as "1 MiB". */
+  get limitText(): string {
+    return mebibytes(this.limit);
+  }
+}
+
+function mebibytes(bytes: number): string {
+  return `${+(bytes / (1024 * 1024)).toFixed(2)} MiB`;
 }
 
 /**
@@ -27,21 +47,38 @@ export interface CsvReaderOptions {
  * unfinished last record is kept between chunks, so memory is bounded by the longest record, never
  * by the file. Records come back per chunk, so a caller may stop after any batch and resume later
  * at `endByte`.
+ *
+ * Papaparse cannot resume inside a record, so the unfinished one is parsed again from its start.
+ * To keep that linear, it is parsed again only once a line break has arrived since the last look
+ * (without one no record can have ended) and once it has doubled in length since then; a record
+ * whose lines are joined by a quoted field may therefore come back a few chunks after its end. An
+ * unfinished record past `maxRecordBytes` throws CsvRecordTooLargeError, after the records before
+ * it have been returned.
  */
 export class CsvChunkParser {
   #decoder: TextDecoder;
-  #partial = "";
+  /** The text of the unfinished record, as it arrived. */
+  #held: string[] = [];
+  #heldLength = 0;
+  #heldBytes = 0;
+  /** Whether a line break arrived since papaparse last looked at the held text. */
+  #breakSinceParse = false;
+  /** The held length at which papaparse looks again. */
+  #retryAt = 0;
+  #tooLarge = false;
   #newline: "\n" | "\r\n" | "\r" | undefined;
   #line: number;
   #bytes = 0;
   #first = true;
   readonly #positions: boolean;
+  readonly #maxRecordBytes: number;
 
   constructor(options: CsvReaderOptions = {}) {
     // ignoreBOM keeps a BOM in the text so that #parse can count its bytes before dropping it.
     this.#decoder = new TextDecoder("utf-8", { fatal: options.strictUtf8 ?? false, ignoreBOM: true });
     this.#positions = options.positions ?? false;
     this.#line = options.firstLine ?? 1;
+    this.#maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   }
 
   push(chunk: Uint8Array): CsvRecord[] {
@@ -53,19 +90,23 @@ export class CsvChunkParser {
   }
 
   #parse(text: string, final: boolean): CsvRecord[] {
-    let input = this.#partial + text;
-    if (this.#first && input.length > 0) {
+    if (this.#tooLarge) throw new CsvRecordTooLargeError(this.#maxRecordBytes);
+    if (this.#first && text.length > 0) {
       this.#first = false;
-      if (input.charCodeAt(0) === 0xfeff) {
-        input = input.slice(1);
+      if (text.charCodeAt(0) === 0xfeff) {
+        text = text.slice(1);
         this.#bytes += 3;
       }
     }
-    this.#newline ??= guessNewline(input, final);
-    if (!this.#newline && !final) {
-      this.#partial = input;
+    // Until the newline is known, the held text has no line break but maybe a last \r: the new text (and that \r) decide.
+    this.#newline ??= guessNewline(this.#heldEndsWithCr() ? "\r" + text : text, final);
+    this.#hold(text);
+    const due = this.#newline !== undefined && this.#breakSinceParse && (this.#heldLength >= this.#retryAt || this.#heldBytes > this.#maxRecordBytes);
+    if (!final && !due) {
+      if (this.#heldBytes > this.#maxRecordBytes) throw new CsvRecordTooLargeError(this.#maxRecordBytes);
       return [];
     }
+    const input = this.#held.join("");
     const records: CsvRecord[] = [];
     let start = 0;
     const parser = new Papa.Parser({
@@ -87,8 +128,29 @@ export class CsvChunkParser {
       },
     });
     const result = parser.parse(input, 0, !final);
-    this.#partial = final ? "" : input.slice(result.meta.cursor);
+    const rest = final ? "" : input.slice(result.meta.cursor);
+    this.#held = rest ? [rest] : [];
+    this.#heldLength = rest.length;
+    this.#heldBytes = measure(rest, 0, rest.length).bytes;
+    this.#breakSinceParse = false;
+    this.#retryAt = 2 * rest.length;
+    if (this.#heldBytes > this.#maxRecordBytes) {
+      if (records.length === 0) throw new CsvRecordTooLargeError(this.#maxRecordBytes);
+      this.#tooLarge = true;
+    }
     return records;
+  }
+
+  #hold(text: string): void {
+    if (text.length === 0) return;
+    this.#held.push(text);
+    this.#heldLength += text.length;
+    this.#heldBytes += measure(text, 0, text.length).bytes;
+    this.#breakSinceParse ||= text.includes("\n") || text.includes("\r");
+  }
+
+  #heldEndsWithCr(): boolean {
+    return this.#held.at(-1)?.endsWith("\r") ?? false;
   }
 }
 
