@@ -2,8 +2,8 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { Env } from "../env";
 import { jsonResponse } from "../lib/http";
-import { checkPassword, makePassword, passwordProblems } from "./auth/passwords";
-import { clearLoginFailures, loginBlocked, recordLoginFailure } from "./auth/rate-limit";
+import { checkPassword, makePassword, passwordProblems, passwordWorkFactor } from "./auth/passwords";
+import { limiterNames, loginSucceeded, takeLoginAttempt } from "./auth/rate-limit";
 import { issueToken, readToken, revoke } from "./auth/tokens";
 import { drf, readBody } from "./contract";
 import { requireUser } from "./session";
@@ -11,14 +11,28 @@ import { requireUser } from "./session";
 /** Users created here are numbered above every legacy id (see migrations/0002_app.sql). */
 const FIRST_NEW_ID = 1_000_000_000;
 
+const BLANK = "This field may not be blank.";
+/** A required string of at most `max` characters (Django's field bounds; DRF's messages). */
+const field = (max: number) => z.string().min(1, BLANK).max(max, `Ensure this field has no more than ${max} characters.`);
+/** Django's User.username bound. */
+const username = field(150);
+/** Long enough for any passphrase; bounded so that nobody can post megabytes to hash. */
+const password = field(4096);
+/** Larger than any token we or simplejwt issue. */
+const token = field(4096);
+
 const registerBody = z.object({
-  username: z.string().trim().min(1, "This field may not be blank.").max(150).regex(/^[\w.@+-]+$/, "Enter a valid username. Letters, digits and @/./+/-/_ only."),
-  email: z.union([z.literal(""), z.email("Enter a valid email address.")]).default(""),
-  password: z.string().min(1, "This field may not be blank."),
-  password2: z.string().min(1, "This field may not be blank."),
+  username: z.string().trim().pipe(username.regex(/^[\w.@+-]+$/, "Enter a valid username. Letters, digits and @/./+/-/_ only.")),
+  email: z
+    .string()
+    .max(254, "Ensure this field has no more than 254 characters.")
+    .refine((v) => v === "" || z.email().safeParse(v).success, "Enter a valid email address.")
+    .default(""),
+  password,
+  password2: password,
 });
-const loginBody = z.object({ username: z.string().min(1, "This field may not be blank."), password: z.string().min(1, "This field may not be blank.") });
-const refreshBody = z.object({ refresh: z.string().min(1, "This field may not be blank.") });
+const loginBody = z.object({ username, password });
+const refreshBody = z.object({ refresh: token });
 
 /** POST /api/accounts/register/ */
 export async function register(request: IRequest, env: Env): Promise<Response> {
@@ -28,7 +42,7 @@ export async function register(request: IRequest, env: Env): Promise<Response> {
   if (problems.length > 0) return drf(400, { password: problems });
   const taken = await env.DB.prepare(`SELECT 1 FROM users WHERE username = ?`).bind(body.username).first();
   if (taken) return drf(400, { username: ["A user with that username already exists."] });
-  const hash = await makePassword(body.password);
+  const hash = await makePassword(body.password, passwordWorkFactor(env));
   try {
     await env.DB.prepare(
       `INSERT INTO users (id, username, email, password_hash, date_joined)
@@ -46,17 +60,15 @@ export async function register(request: IRequest, env: Env): Promise<Response> {
 /** POST /api/accounts/login/ — the same answer whether the user is unknown or the password wrong. */
 export async function login(request: IRequest, env: Env): Promise<Response> {
   const { username, password } = await readBody(request, loginBody);
-  const ip = request.headers.get("cf-connecting-ip");
-  const wait = await loginBlocked(env, username, ip);
+  const workFactor = passwordWorkFactor(env);
+  const limiter = await limiterNames(username, request.headers.get("cf-connecting-ip"));
+  const wait = await takeLoginAttempt(env, limiter);
   if (wait !== null) return drf(429, { detail: "Too many login attempts. Try again later." }, { "retry-after": String(wait) });
   const user = await env.DB.prepare(`SELECT id, password_hash, is_active FROM users WHERE username = ?`).bind(username).first<{ id: number; password_hash: string; is_active: number }>();
-  const check = await checkPassword(password, user?.password_hash ?? null);
-  if (!user || !check.ok || user.is_active !== 1) {
-    await recordLoginFailure(env, username, ip);
-    return drf(401, { detail: "No active account found with the given credentials" });
-  }
-  await clearLoginFailures(env, username);
-  const upgrade = check.outdated ? env.DB.prepare(`UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(await makePassword(password), user.id) : null;
+  const check = await checkPassword(password, user?.password_hash ?? null, workFactor);
+  if (!user || !check.ok || user.is_active !== 1) return drf(401, { detail: "No active account found with the given credentials" });
+  await loginSucceeded(env, limiter);
+  const upgrade = check.outdated ? env.DB.prepare(`UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(await makePassword(password, workFactor), user.id) : null;
   const touch = env.DB.prepare(`UPDATE users SET last_login = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(user.id);
   await env.DB.batch(upgrade ? [upgrade, touch] : [touch]);
   return jsonResponse({ refresh: await issueToken(env, user.id, "refresh"), access: await issueToken(env, user.id, "access") });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signJwt } from "../../src/lib/jwt";
-import { TEST_LEGACY_JWT_SECRET } from "../config";
+import { TEST_LEGACY_JWT_SECRET, TEST_PASSWORD_ITERATIONS } from "../config";
 import { api, apiJson, corpus, fastRetries, newUser, originUrl, sha256Hex, startJob, uploadCorpusExports, waitForJob } from "../helpers";
 
 describe("a user migrated by the engine", () => {
@@ -15,9 +15,9 @@ describe("a user migrated by the engine", () => {
     const login = await apiJson("/api/accounts/login/", { username: user.username, password: user.password });
     expect(login.status).toBe(200);
     expect(Object.keys(login.body).sort()).toEqual(["access", "refresh"]);
-    // The legacy hash (fewer iterations) was upgraded on this first login, and still works after.
+    // The legacy hash (fewer iterations) was upgraded to the work factor on this first login, and still works after.
     const stored = await env.DB.prepare(`SELECT password_hash FROM users WHERE id = ?`).bind(user.id).first<{ password_hash: string }>();
-    expect(stored!.password_hash).toMatch(/^pbkdf2_sha256\$100000\$/);
+    expect(stored!.password_hash).toMatch(new RegExp(`^pbkdf2_sha256\\$${TEST_PASSWORD_ITERATIONS}\\$`));
     expect((await apiJson("/api/accounts/login/", { username: user.username, password: user.password })).status).toBe(200);
 
     const me = await (await api("/api/accounts/user/", { token: login.body.access })).json();
@@ -37,7 +37,8 @@ describe("a user migrated by the engine", () => {
 });
 
 describe("tokens", () => {
-  const claims = (over: Record<string, unknown> = {}) => ({ token_type: "access", exp: Math.floor(Date.now() / 1000) + 300, iat: 0, jti: "abc", user_id: 1, ...over });
+  const now = () => Math.floor(Date.now() / 1000);
+  const claims = (over: Record<string, unknown> = {}) => ({ token_type: "access", exp: now() + 300, iat: now(), jti: "abc", user_id: 1, ...over });
 
   it("accepts a simplejwt access token minted with the legacy secret; refuses tampered, expired and wrong-type ones", async () => {
     const legacy = await signJwt(claims(), TEST_LEGACY_JWT_SECRET);
@@ -45,7 +46,7 @@ describe("tokens", () => {
 
     const [head, , signature] = legacy.split(".");
     const forged = `${head}.${btoa(JSON.stringify(claims({ user_id: 2 }))).replace(/=+$/, "")}.${signature}`;
-    for (const token of [forged, await signJwt(claims({ exp: 1 }), TEST_LEGACY_JWT_SECRET), await signJwt(claims(), "some-other-secret"), await signJwt(claims({ token_type: "refresh" }), TEST_LEGACY_JWT_SECRET), "garbage"]) {
+    for (const token of [forged, await signJwt(claims({ exp: 1, iat: 0 }), TEST_LEGACY_JWT_SECRET), await signJwt(claims(), "some-other-secret"), await signJwt(claims({ token_type: "refresh" }), TEST_LEGACY_JWT_SECRET), "garbage"]) {
       const res = await api("/api/accounts/user/", { token });
       expect(res.status, token.slice(0, 40)).toBe(401);
       expect(await res.json()).toEqual({ detail: "Given token not valid for any token type" });
@@ -60,7 +61,7 @@ describe("tokens", () => {
     expect((await api("/api/accounts/user/", { token: refreshed.body.access })).status).toBe(200);
     expect((await apiJson("/api/accounts/logout/", { refresh: user.refresh }, { token: user.access })).status).toBe(205);
     expect(await apiJson("/api/accounts/token/refresh/", { refresh: user.refresh })).toEqual({ status: 401, body: { detail: "Token is invalid or expired", code: "token_not_valid" } });
-    const legacyRefresh = await signJwt({ token_type: "refresh", user_id: user.id, jti: "legacy-r", exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_LEGACY_JWT_SECRET);
+    const legacyRefresh = await signJwt({ token_type: "refresh", user_id: user.id, jti: "legacy-r", iat: now(), exp: now() + 3600 }, TEST_LEGACY_JWT_SECRET);
     expect((await apiJson("/api/accounts/token/refresh/", { refresh: legacyRefresh })).status).toBe(200);
   });
 });
@@ -75,7 +76,7 @@ describe("registration and login", () => {
     expect(await apiJson("/api/accounts/register/", { username: "ann", password: "abcdefgh1", password2: "abcdefgh1" })).toEqual({ status: 400, body: { username: ["A user with that username already exists."] } });
     const ann = await env.DB.prepare(`SELECT id, password_hash FROM users WHERE username = 'ann'`).first<{ id: number; password_hash: string }>();
     expect(ann!.id).toBeGreaterThan(1_000_000_000);
-    expect(ann!.password_hash).toMatch(/^pbkdf2_sha256\$100000\$[A-Za-z0-9]+\$[A-Za-z0-9+/]+=*$/);
+    expect(ann!.password_hash).toMatch(new RegExp(`^pbkdf2_sha256\\$${TEST_PASSWORD_ITERATIONS}\\$[A-Za-z0-9]{22}\\$[A-Za-z0-9+/]{43}=$`));
     const bad = await api("/api/accounts/register/", { method: "POST", body: "{oops" });
     expect(bad.status).toBe(400);
   });
@@ -86,10 +87,13 @@ describe("registration and login", () => {
     const wrong = await apiJson("/api/accounts/login/", { username: "target", password: "wrong-password" }, { headers: { "cf-connecting-ip": "192.0.2.11" } });
     expect(unknown).toEqual({ status: 401, body: { detail: "No active account found with the given credentials" } });
     expect(wrong).toEqual(unknown);
-    for (let i = 0; i < 4; i++) await apiJson("/api/accounts/login/", { username: "target", password: `nope-${i}` }, { headers: { "cf-connecting-ip": "192.0.2.12" } });
-    const blocked = await api("/api/accounts/login/", { method: "POST", body: JSON.stringify({ username: "target", password: "correct-horse-battery" }), headers: { "cf-connecting-ip": "192.0.2.13" } });
+    // Five attempts per username and address in 15 minutes: the sixth from that address is refused, even with the right password.
+    for (let i = 0; i < 5; i++) expect((await apiJson("/api/accounts/login/", { username: "target", password: `nope-${i}` }, { headers: { "cf-connecting-ip": "192.0.2.12" } })).status).toBe(401);
+    const blocked = await api("/api/accounts/login/", { method: "POST", body: JSON.stringify({ username: "target", password: "correct-horse-battery" }), headers: { "cf-connecting-ip": "192.0.2.12" } });
     expect(blocked.status).toBe(429);
-    expect(blocked.headers.get("retry-after")).toBe("900");
+    expect(await blocked.json()).toEqual({ detail: "Too many login attempts. Try again later." });
+    expect(Number(blocked.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(Number(blocked.headers.get("retry-after"))).toBeLessThanOrEqual(900);
     expect((await apiJson("/api/accounts/login/", { username: "target" })).body).toEqual({ password: ["This field is required."] });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pbkdf2JsForTests, pbkdf2Sha256 } from "../../src/lib/pbkdf2";
+import { MAX_ITERATIONS, pbkdf2Sha256, WEBCRYPTO_MAX_ITERATIONS } from "../../src/lib/pbkdf2";
 
 async function webCrypto(password: string, salt: string, iterations: number, bytes = 32) {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
@@ -7,9 +7,12 @@ async function webCrypto(password: string, salt: string, iterations: number, byt
 }
 
 describe("PBKDF2-HMAC-SHA256", () => {
-  it("matches the RFC 7914 test vector", () => {
-    const hex = [...pbkdf2JsForTests("passwd", "salt", 1, 64)].map((b) => b.toString(16).padStart(2, "0")).join("");
-    expect(hex).toBe("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783");
+  it("matches the RFC 7914 test vector, on both paths", async () => {
+    const expected = "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783";
+    for (const noble of [false, true]) {
+      const hex = [...(await pbkdf2Sha256("passwd", "salt", 1, { bytes: 64, noble }))].map((b) => b.toString(16).padStart(2, "0")).join("");
+      expect(hex, `noble: ${noble}`).toBe(expected);
+    }
   });
 
   it.each([
@@ -17,12 +20,20 @@ describe("PBKDF2-HMAC-SHA256", () => {
     ["p".repeat(100), "a long salt with unicode ✓", 7],
     ["correct horse", "s", 1_000],
     ["é", "", 2],
-  ])("the plain-JS path agrees with WebCrypto (%s / %s / %i)", async (password, salt, iterations) => {
-    expect(pbkdf2JsForTests(password, salt, iterations)).toEqual(await webCrypto(password, salt, iterations));
+  ])("the @noble/hashes path agrees with WebCrypto (%s / %s / %i)", async (password, salt, iterations) => {
+    expect(await pbkdf2Sha256(password, salt, iterations, { noble: true })).toEqual(await webCrypto(password, salt, iterations));
   });
 
-  it("takes the plain-JS path above Workers' 100,000-iteration WebCrypto ceiling, with the same result", async () => {
+  it("takes the @noble/hashes path above Workers' 100,000-iteration WebCrypto ceiling, with the same result", async () => {
+    expect(WEBCRYPTO_MAX_ITERATIONS).toBe(100_000);
     expect(await pbkdf2Sha256("secret", "NaCl", 120_000)).toEqual(await webCrypto("secret", "NaCl", 120_000));
-    await expect(pbkdf2Sha256("x", "y", 5_000_000)).rejects.toThrow("unsupported iteration count");
+  });
+
+  it("refuses absurd iteration counts outright", async () => {
+    expect(MAX_ITERATIONS).toBe(9_999_999);
+    for (const count of [10_000_000, 2 ** 40, 0, -5, 1.5, Number.NaN]) {
+      await expect(pbkdf2Sha256("x", "y", count), String(count)).rejects.toThrow("unsupported iteration count");
+      await expect(pbkdf2Sha256("x", "y", count, { noble: true }), String(count)).rejects.toThrow("unsupported iteration count");
+    }
   });
 });

@@ -1,5 +1,69 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../env";
 
-/** Placeholder: replaced by the atomic login-attempt limiter. */
-export class LoginLimiter extends DurableObject<Env> {}
+/**
+ * The attempts of one fixed window. At most one row: the object itself is the key (a hash of a
+ * username and address, or of an address; see rate-limit.ts). Created on demand, because
+ * deleteAll() drops it along with everything else.
+ */
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS attempt_window (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    started_at INTEGER NOT NULL, -- ms since the epoch
+    attempts   INTEGER NOT NULL
+  )`;
+
+export interface AttemptResult {
+  allowed: boolean;
+  /** Seconds until the window closes (0 when allowed). */
+  retryAfter: number;
+}
+
+/**
+ * An atomic login-attempt counter (RPC only). Attempts are taken before the password is checked,
+ * so that parallel attempts cannot exceed the limit; the storage is deleted once the window closes.
+ */
+export class LoginLimiter extends DurableObject<Env> {
+  /** Takes an attempt unless `limit` were taken already in the current window; the first opens one. */
+  async attempt(limit: number, windowSeconds: number): Promise<AttemptResult> {
+    const sql = this.#sql();
+    const now = Date.now();
+    // Read and write with no await in between: nothing else runs in this object meanwhile.
+    const current = sql.exec<{ started_at: number; attempts: number }>(`SELECT started_at, attempts FROM attempt_window`).toArray()[0];
+    const closesAt = current ? current.started_at + windowSeconds * 1000 : 0;
+    if (!current || now >= closesAt) {
+      sql.exec(`INSERT OR REPLACE INTO attempt_window (id, started_at, attempts) VALUES (1, ?, 1)`, now);
+      await this.ctx.storage.setAlarm(now + windowSeconds * 1000);
+      return { allowed: true, retryAfter: 0 };
+    }
+    if (current.attempts >= limit) return { allowed: false, retryAfter: Math.ceil((closesAt - now) / 1000) };
+    sql.exec(`UPDATE attempt_window SET attempts = attempts + 1`);
+    return { allowed: true, retryAfter: 0 };
+  }
+
+  /** A successful login: the count starts again. */
+  async succeeded(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+
+  /** Gives back one attempt (a successful login that should not use up an address's allowance). */
+  async refund(): Promise<void> {
+    // Once the window has closed (and its alarm deleted everything) there is nothing to give back.
+    if (!this.#hasWindow()) return;
+    this.ctx.storage.sql.exec(`UPDATE attempt_window SET attempts = max(attempts - 1, 0)`);
+  }
+
+  /** The window has closed: keep nothing. */
+  override async alarm(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+
+  #hasWindow(): boolean {
+    return this.ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attempt_window'`).toArray().length > 0;
+  }
+
+  #sql(): SqlStorage {
+    this.ctx.storage.sql.exec(SCHEMA);
+    return this.ctx.storage.sql;
+  }
+}

@@ -1,48 +1,72 @@
-import { base64UrlEncode } from "../../lib/jwt";
-import { pbkdf2Sha256, WEBCRYPTO_MAX_ITERATIONS } from "../../lib/pbkdf2";
+import { z } from "zod";
+import type { Env } from "../../env";
+import { MAX_ITERATIONS, pbkdf2Sha256, WEBCRYPTO_MAX_ITERATIONS } from "../../lib/pbkdf2";
 
-/** New passwords: PBKDF2-SHA256 at the highest count Workers' WebCrypto allows, in Django's format. */
-export const NEW_ITERATIONS = WEBCRYPTO_MAX_ITERATIONS;
+/** OWASP's current figure for PBKDF2-HMAC-SHA256. */
+export const DEFAULT_ITERATIONS = 600_000;
+/** Lower settings are typos, not choices (production should use at least 100,000; tests use less). */
+const MIN_ITERATIONS = 10_000;
+/** Stored hashes above this (or above the work factor, if higher) are refused unchecked: a row must not be able to pin the CPU. */
+const MAX_STORED_ITERATIONS = 2_000_000;
 
-/** A hash to spend the same time on when the user does not exist, so timing reveals nothing. */
-const DUMMY_HASH = "pbkdf2_sha256$100000$dummysalt0000$hT1JGqPO9zy2u4ZVv1P1wuWsBoxJ1EGeGPm5nWfTgJI=";
+const iterationsSetting = z
+  .string()
+  .regex(/^\d{1,16}$/)
+  .transform(Number)
+  .pipe(z.number().int().min(MIN_ITERATIONS).max(MAX_ITERATIONS));
 
-/** Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`. */
-export async function makePassword(password: string): Promise<string> {
-  const salt = base64UrlEncode(crypto.getRandomValues(new Uint8Array(16))).replace(/[-_]/g, "x").slice(0, 22);
-  const hash = await pbkdf2Sha256(password, salt, NEW_ITERATIONS);
-  return `pbkdf2_sha256$${NEW_ITERATIONS}$${salt}$${btoa(String.fromCharCode(...hash))}`;
+/**
+ * The work factor (PASSWORD_ITERATIONS): the iteration count of new hashes, and what every password
+ * check costs at least, whether or not the user exists.
+ */
+export function passwordWorkFactor(env: Pick<Env, "PASSWORD_ITERATIONS">): number {
+  if (env.PASSWORD_ITERATIONS === undefined) return DEFAULT_ITERATIONS;
+  const parsed = iterationsSetting.safeParse(env.PASSWORD_ITERATIONS);
+  if (!parsed.success) throw new Error(`PASSWORD_ITERATIONS must be a whole number from ${MIN_ITERATIONS} to ${MAX_ITERATIONS}, not ${JSON.stringify(env.PASSWORD_ITERATIONS)}`);
+  return parsed.data;
+}
+
+/** Django's `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`, which legacy Django can verify too. */
+export async function makePassword(password: string, iterations: number): Promise<string> {
+  const salt = randomSalt();
+  return `pbkdf2_sha256$${iterations}$${salt}$${toBase64(await pbkdf2Sha256(password, salt, iterations))}`;
 }
 
 export interface PasswordCheck {
   ok: boolean;
-  /** The stored hash is weaker than what we would make now: re-hash after a successful login. */
+  /** The stored hash is weaker than the work factor: re-hash after a successful login. Never downwards. */
   outdated: boolean;
 }
 
-/** Checks a password against a stored Django hash in constant time. Unknown formats never match. */
-export async function checkPassword(password: string, stored: string | null): Promise<PasswordCheck> {
-  const parts = (stored ?? DUMMY_HASH).split("$");
-  const [algorithm, iterationsText, salt, expected] = parts;
-  if (parts.length !== 4 || algorithm !== "pbkdf2_sha256" || !/^\d+$/.test(iterationsText!) || !salt || !expected) {
-    await checkPassword(password, null);
-    return { ok: false, outdated: false };
-  }
-  const iterations = Number(iterationsText);
-  let derived: Uint8Array;
-  try {
-    derived = await pbkdf2Sha256(password, salt, iterations);
-  } catch {
-    return { ok: false, outdated: false };
-  }
-  let expectedBytes: Uint8Array;
-  try {
-    expectedBytes = Uint8Array.from(atob(expected), (c) => c.charCodeAt(0));
-  } catch {
-    return { ok: false, outdated: false };
-  }
-  const ok = stored !== null && expectedBytes.length === derived.length && crypto.subtle.timingSafeEqual(derived, expectedBytes);
-  return { ok, outdated: ok && iterations !== NEW_ITERATIONS };
+/**
+ * Checks a password against a stored Django hash (null: no such user) in constant time; unknown
+ * formats never match. Every check costs at least `workFactor` iterations, so that timing does not
+ * tell an unknown user from a known one: an unknown user is checked against a dummy hash at the work
+ * factor, and a weaker stored hash is topped up with dummy iterations. Stored hashes stronger than
+ * the work factor cost what they cost.
+ */
+export async function checkPassword(password: string, stored: string | null, workFactor: number): Promise<PasswordCheck> {
+  const parsed = stored === null ? null : parseHash(stored, Math.max(MAX_STORED_ITERATIONS, workFactor));
+  const target = parsed ?? { iterations: workFactor, salt: "dummysalt0000", hash: new Uint8Array(32) };
+  // Both runs on one implementation, so that their costs add up to what a single run would cost.
+  const noble = Math.max(target.iterations, workFactor) > WEBCRYPTO_MAX_ITERATIONS;
+  const derived = await pbkdf2Sha256(password, target.salt, target.iterations, { noble });
+  if (target.iterations < workFactor) await pbkdf2Sha256(password, target.salt, workFactor - target.iterations, { noble });
+  const ok = parsed !== null && crypto.subtle.timingSafeEqual(derived, target.hash);
+  return { ok, outdated: ok && target.iterations < workFactor };
+}
+
+interface DjangoHash {
+  iterations: number;
+  salt: string;
+  hash: Uint8Array;
+}
+
+function parseHash(stored: string, maxIterations: number): DjangoHash | null {
+  const match = /^pbkdf2_sha256\$(\d{1,16})\$([^$]+)\$([A-Za-z0-9+/]{43}=)$/.exec(stored);
+  const iterations = Number(match?.[1]);
+  if (!match || iterations < 1 || iterations > maxIterations) return null;
+  return { iterations, salt: match[2]!, hash: Uint8Array.from(atob(match[3]!), (c) => c.charCodeAt(0)) };
 }
 
 /** Registration rules: Django's defaults in spirit (length, not all digits, not the username). */
@@ -52,4 +76,22 @@ export function passwordProblems(password: string, username: string): string[] {
   if (/^\d+$/.test(password)) problems.push("This password is entirely numeric.");
   if (username && password.toLowerCase().includes(username.toLowerCase())) problems.push("The password is too similar to the username.");
   return problems;
+}
+
+const SALT_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/** 22 characters from [a-zA-Z0-9], as Django's get_random_string makes its salts (about 131 bits). */
+function randomSalt(length = 22): string {
+  let salt = "";
+  while (salt.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(length))) {
+      // 248 = 4 × 62: dropping the bytes above keeps every character equally likely.
+      if (byte < 248 && salt.length < length) salt += SALT_ALPHABET[byte % SALT_ALPHABET.length];
+    }
+  }
+  return salt;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
 }

@@ -1,28 +1,47 @@
 import type { Env } from "../../env";
 
-/** Failed logins allowed per window, per username and per client address. */
+/**
+ * Login attempts allowed per window: per username from one client address, and per address. No
+ * limit is per username alone, so that nobody can lock a user out from everywhere: an attacker's
+ * attempts block only the attacker's address for that username.
+ */
 const WINDOW_SECONDS = 15 * 60;
-const PER_USERNAME = 5;
-const PER_IP = 30;
+const PER_USERNAME_AND_ADDRESS = 5;
+const PER_ADDRESS = 30;
 
-function keys(username: string, ip: string | null): string[] {
-  const out = [`login-fail:user:${username.toLowerCase()}`];
-  if (ip) out.push(`login-fail:ip:${ip}`);
-  return out;
+/** The LoginLimiter instances counting one login's attempts. */
+export interface LimiterNames {
+  pair: string;
+  address: string;
 }
 
-/** Seconds to wait if this username or address has failed too often lately; else null. */
-export async function loginBlocked(env: Env, username: string, ip: string | null): Promise<number | null> {
-  const [byUser, byIp] = await Promise.all(keys(username, ip).map((k) => env.AUTH_TOKENS.get(k)));
-  return Number(byUser ?? 0) >= PER_USERNAME || Number(byIp ?? 0) >= PER_IP ? WINDOW_SECONDS : null;
+/** Names are SHA-256 hex of the key: bounded in length, whatever the username, and never the username itself. */
+export async function limiterNames(username: string, ip: string | null): Promise<LimiterNames> {
+  const address = ip ?? "";
+  const [pair, byAddress] = await Promise.all([sha256Hex(JSON.stringify(["pair", username.toLowerCase(), address])), sha256Hex(JSON.stringify(["address", address]))]);
+  return { pair, address: byAddress };
 }
 
-export async function recordLoginFailure(env: Env, username: string, ip: string | null): Promise<void> {
-  await Promise.all(
-    keys(username, ip).map(async (k) => env.AUTH_TOKENS.put(k, String(Number((await env.AUTH_TOKENS.get(k)) ?? 0) + 1), { expirationTtl: WINDOW_SECONDS })),
-  );
+/** Takes an attempt from both counters: the seconds to wait if either is used up, else null. */
+export async function takeLoginAttempt(env: Env, names: LimiterNames): Promise<number | null> {
+  const results = await Promise.all([
+    env.LOGIN_LIMITER.getByName(names.pair).attempt(PER_USERNAME_AND_ADDRESS, WINDOW_SECONDS),
+    env.LOGIN_LIMITER.getByName(names.address).attempt(PER_ADDRESS, WINDOW_SECONDS),
+  ]);
+  const denied = results.filter((r) => !r.allowed);
+  return denied.length === 0 ? null : Math.max(...denied.map((r) => r.retryAfter));
 }
 
-export async function clearLoginFailures(env: Env, username: string): Promise<void> {
-  await env.AUTH_TOKENS.delete(keys(username, null)[0]!);
+/**
+ * After a successful login: the username's count from this address starts again, and the address
+ * gets its attempt back (so that many users behind one address can log in), while the failures it
+ * made stay counted.
+ */
+export async function loginSucceeded(env: Env, names: LimiterNames): Promise<void> {
+  await Promise.all([env.LOGIN_LIMITER.getByName(names.pair).succeeded(), env.LOGIN_LIMITER.getByName(names.address).refund()]);
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

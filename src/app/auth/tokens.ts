@@ -1,48 +1,127 @@
+import { z } from "zod";
+import { isolateCutoverCache } from "../../cutover/gate";
 import type { Env } from "../../env";
+import { HttpError } from "../../lib/http";
 import { signJwt, verifyJwt } from "../../lib/jwt";
 
 /** Lifetimes as simplejwt's defaults: 5 minutes for access, 1 day for refresh. */
 export const ACCESS_SECONDS = 5 * 60;
 export const REFRESH_SECONDS = 24 * 60 * 60;
+/** How far in the future an `iat` may lie: the legacy servers' clocks and ours differ a little. */
+const CLOCK_SKEW_SECONDS = 60;
 
 export type TokenType = "access" | "refresh";
 
-export interface TokenClaims {
-  token_type: TokenType;
-  user_id: number;
-  jti: string;
-  exp: number;
-  iat: number;
-}
+const REQUIRED_CLAIMS = ["exp", "iat", "token_type", "user_id", "jti"] as const;
+
+const tokenClaims = z.object({
+  token_type: z.enum(["access", "refresh"]),
+  // simplejwt writes the user id as Django's primary key: an integer, or a string of digits.
+  user_id: z
+    .union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)])
+    .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
+  // Bounded so that `revoked:<jti>` is always a valid KV key.
+  jti: z.string().min(1).max(255),
+  exp: z.number(),
+  iat: z.number(),
+});
+
+export type TokenClaims = z.output<typeof tokenClaims>;
+
+const OUR_LIFETIMES: Record<TokenType, number> = { access: ACCESS_SECONDS, refresh: REFRESH_SECONDS };
 
 export async function issueToken(env: Env, userId: number, type: TokenType): Promise<string> {
+  if (!env.JWT_SECRET) throw new HttpError(503, "The service is misconfigured and cannot issue tokens.");
   const now = Math.floor(Date.now() / 1000);
-  const claims: TokenClaims = { token_type: type, user_id: userId, jti: crypto.randomUUID().replace(/-/g, ""), iat: now, exp: now + (type === "access" ? ACCESS_SECONDS : REFRESH_SECONDS) };
-  return signJwt({ ...claims }, env.JWT_SECRET);
+  const claims: TokenClaims = { token_type: type, user_id: userId, jti: crypto.randomUUID().replace(/-/g, ""), iat: now, exp: now + OUR_LIFETIMES[type] };
+  return signJwt(claims, env.JWT_SECRET);
 }
 
 /**
- * Claims of a valid token of `type`: signed by us, or by the legacy Django SECRET_KEY (simplejwt),
- * accepted until it expires so that nobody is logged out by the cutover. Revoked refresh tokens fail.
+ * Claims of a valid token of `type`. Ours (JWT_SECRET) are accepted within our lifetimes. Legacy
+ * simplejwt tokens (LEGACY_JWT_SECRET) are accepted so that nobody is logged out by the cutover, but
+ * only within the legacy site's lifetimes and if issued before `legacyCutoff` (by default from
+ * LEGACY_TOKEN_CUTOFF; see legacyTokenCutoff). Revoked refresh tokens fail.
  */
-export async function readToken(env: Env, token: string, type: TokenType): Promise<TokenClaims | null> {
-  for (const secret of [env.JWT_SECRET, env.LEGACY_JWT_SECRET]) {
-    if (!secret) continue;
-    const payload = await verifyJwt(token, secret);
-    if (!payload) continue;
-    const userId = typeof payload.user_id === "string" && /^\d+$/.test(payload.user_id) ? Number(payload.user_id) : payload.user_id;
-    if (payload.token_type !== type || typeof userId !== "number" || !Number.isSafeInteger(userId) || typeof payload.exp !== "number") return null;
-    const claims = { token_type: type, user_id: userId, jti: String(payload.jti ?? ""), exp: payload.exp, iat: Number(payload.iat ?? 0) };
-    if (type === "refresh" && claims.jti && (await env.AUTH_TOKENS.get(revokedKey(claims.jti))) !== null) return null;
-    return claims;
+export async function readToken(env: Env, token: string, type: TokenType, legacyCutoff?: Date | null): Promise<TokenClaims | null> {
+  let claims = await verifiedClaims(token, env.JWT_SECRET);
+  if (claims) {
+    if (!withinLifetime(claims, OUR_LIFETIMES[claims.token_type])) return null;
+  } else {
+    claims = await verifiedClaims(token, env.LEGACY_JWT_SECRET);
+    const lifetime = claims && legacyLifetime(env, claims.token_type);
+    if (!claims || !lifetime || !withinLifetime(claims, lifetime)) return null;
+    const cutoff = legacyCutoff === undefined ? legacyTokenCutoff(env, cutoverCompletedAt(env)) : legacyCutoff;
+    // iat has whole seconds: a token of the cutoff's own second is refused too.
+    if (cutoff && claims.iat >= Math.floor(cutoff.getTime() / 1000)) return null;
   }
-  return null;
+  if (claims.token_type !== type) return null;
+  if (type === "refresh" && (await env.AUTH_TOKENS.get(revokedKey(claims.jti))) !== null) return null;
+  return claims;
+}
+
+/**
+ * The instant from which legacy tokens are refused: the earlier of LEGACY_TOKEN_CUTOFF and
+ * `cutoverCompletedAt` (when the cutover finished, if it has), or null for no cutoff. A setting that
+ * cannot be read refuses every legacy token rather than none.
+ */
+export function legacyTokenCutoff(env: Pick<Env, "LEGACY_TOKEN_CUTOFF">, cutoverCompletedAt: Date | null = null): Date | null {
+  const configured = env.LEGACY_TOKEN_CUTOFF === undefined ? null : configuredCutoff(env.LEGACY_TOKEN_CUTOFF);
+  const instants = [configured, cutoverCompletedAt].filter((d): d is Date => d !== null);
+  return instants.length === 0 ? null : new Date(Math.min(...instants.map((d) => d.getTime())));
+}
+
+/** When the cutover completed, as this isolate's gate last read the state (legacy stops issuing tokens then). */
+function cutoverCompletedAt(env: Env): Date | null {
+  const { state } = isolateCutoverCache(env).peek();
+  return state?.phase === "complete" ? new Date(state.updatedAt) : null;
 }
 
 /** Revokes a refresh token until it would have expired anyway. */
 export async function revoke(env: Env, claims: TokenClaims): Promise<void> {
   const ttl = Math.max(60, claims.exp - Math.floor(Date.now() / 1000));
   await env.AUTH_TOKENS.put(revokedKey(claims.jti), "1", { expirationTtl: ttl });
+}
+
+async function verifiedClaims(token: string, secret: string | undefined): Promise<TokenClaims | null> {
+  if (!secret) return null;
+  const parsed = tokenClaims.safeParse(await verifyJwt(token, secret, REQUIRED_CLAIMS));
+  return parsed.success ? parsed.data : null;
+}
+
+/** Not longer-lived than tokens of its type are issued for, and not issued in the future. */
+function withinLifetime(claims: TokenClaims, lifetimeSeconds: number): boolean {
+  return claims.exp - claims.iat <= lifetimeSeconds && claims.iat <= Date.now() / 1000 + CLOCK_SKEW_SECONDS;
+}
+
+const LEGACY_LIFETIMES = {
+  access: { setting: "LEGACY_ACCESS_TOKEN_SECONDS", fallback: 300 },
+  refresh: { setting: "LEGACY_REFRESH_TOKEN_SECONDS", fallback: 86_400 },
+} as const;
+
+const secondsSetting = z
+  .string()
+  .regex(/^\d{1,9}$/)
+  .transform(Number)
+  .pipe(z.number().int().positive());
+
+/** The legacy site's simplejwt lifetime for `type`; null (refuse them all) if its setting cannot be read. */
+function legacyLifetime(env: Env, type: TokenType): number | null {
+  const { setting, fallback } = LEGACY_LIFETIMES[type];
+  const value = env[setting];
+  if (value === undefined) return fallback;
+  const parsed = secondsSetting.safeParse(value);
+  if (parsed.success) return parsed.data;
+  console.error(`${setting} is not a whole number of seconds (${JSON.stringify(value)}): legacy ${type} tokens are refused`);
+  return null;
+}
+
+const instantSetting = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+
+function configuredCutoff(value: string): Date {
+  if (instantSetting.safeParse(value).success) return new Date(value);
+  console.error(`LEGACY_TOKEN_CUTOFF is not an ISO 8601 instant (${JSON.stringify(value)}): legacy tokens are refused`);
+  return new Date(0);
 }
 
 function revokedKey(jti: string): string {
