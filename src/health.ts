@@ -35,7 +35,9 @@ export async function health(env: Env, ctx?: ExecutionContext, cutoverCache: Cut
   const cutover = await cutoverCache.get(ctx);
   const missing = missingSecrets(env);
   const cutoverState = cutover.state === null ? "unknown" : cutover.stale ? "stale" : "ok";
-  const checks = { d1, r2, config: missing.length ? `missing secrets: ${missing.join(", ")}` : "ok", cutoverState };
+  // The coordinator as this isolate's last state read found it (no call of its own).
+  const coordinatorCheck = cutover.stale ? "error" : cutover.state === null ? "unknown" : "ok";
+  const checks = { d1, r2, coordinator: coordinatorCheck, config: missing.length ? `missing secrets: ${missing.join(", ")}` : "ok", cutoverState };
   const status = d1 !== "ok" || r2 !== "ok" || missing.length > 0 ? "unhealthy" : cutoverState !== "ok" ? "degraded" : "healthy";
   const state = cutover.state;
   return jsonResponse(

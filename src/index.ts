@@ -3,6 +3,7 @@ import { adminRouter } from "./admin/router";
 import { app } from "./app";
 import { handleCopyBatch } from "./copy/consumer";
 import { servedBy, sharedGate } from "./cutover/gate";
+import { sweepScratch } from "./app/scratch-sweep";
 import { dashboard } from "./dashboard";
 import { health } from "./health";
 import { errorResponse, HttpError } from "./lib/http";
@@ -13,7 +14,7 @@ export { LoginLimiter } from "./app/auth/login-limiter";
 /** Paths the Worker always serves itself, whatever the cutover state: health, operator API, dashboard. */
 async function ownRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {
   const { pathname } = new URL(request.url);
-  if (pathname === "/health") return health(env);
+  if (pathname === "/health") return health(env, ctx);
   if (pathname === "/admin" || pathname.startsWith("/admin/")) return adminRouter.fetch(request, env, ctx);
   return dashboard(pathname);
 }
@@ -34,5 +35,9 @@ export default {
 
   async queue(batch, env): Promise<void> {
     await handleCopyBatch(batch, env);
+  },
+
+  async scheduled(_controller, env, ctx): Promise<void> {
+    ctx.waitUntil(sweepScratch(env).then((swept) => console.log("scratch sweep:", swept)));
   },
 } satisfies ExportedHandler<Env>;

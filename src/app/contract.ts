@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { HttpError, jsonResponse } from "../lib/http";
+import { DEFAULT_JSON_BODY_BYTES, parseJsonText, readBodyText } from "../lib/json-body";
 
 /**
  * The legacy API's answers: Django REST Framework shapes (`{detail}`, `{field: [messages]}`) for
@@ -9,15 +10,11 @@ export function drf(status: number, body: unknown, headers: HeadersInit = {}): R
   return jsonResponse(body, status, headers);
 }
 
-/** A JSON body validated against `schema`; failures are DRF field errors (400). */
-export async function readBody<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new FieldErrors({ detail: "JSON parse error" });
-  }
-  const parsed = schema.safeParse(body ?? {});
+/** A bounded JSON body validated against `schema`; failures are DRF field errors (400), too large a body 413. */
+export async function readBody<S extends z.ZodType>(request: Request, schema: S, maxBytes = DEFAULT_JSON_BODY_BYTES): Promise<z.output<S>> {
+  const json = parseJsonText(await readBodyText(request, maxBytes));
+  if (!json.ok) throw new FieldErrors({ detail: `JSON parse error: the body ${json.error}` });
+  const parsed = schema.safeParse(json.value ?? {});
   if (parsed.success) return parsed.data;
   const errors: Record<string, string[]> = {};
   for (const issue of parsed.error.issues) {

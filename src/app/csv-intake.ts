@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { maxFileSize } from "../env";
 import { ContentTap, TooLargeError, type TapResult } from "../copy/content-tap";
 import { putStream } from "../copy/r2-writer";
+import { CsvRecordTooLargeError, DEFAULT_MAX_RECORD_BYTES } from "../lib/csv";
 import { HttpError } from "../lib/http";
 import type { FilePart } from "../lib/multipart";
 
@@ -10,8 +11,9 @@ const SNIFF_BYTES = 8 * 1024;
 
 /**
  * Receives an uploaded CSV part straight into R2 at `key` (never whole in memory): refuses it past
- * MAX_FILE_SIZE (413) or when it is not a CSV (415: wrong extension, binary or non-UTF-8 content,
- * no header row), and returns its size, SHA-256 and shape.
+ * MAX_FILE_SIZE or as soon as a row is longer than DEFAULT_MAX_RECORD_BYTES (413), or when it is not
+ * a CSV (415: wrong extension, binary or non-UTF-8 content, no header row), and returns its size,
+ * SHA-256 and shape.
  */
 export async function receiveCsv(env: Env, part: FilePart, body: ReadableStream<Uint8Array>, key: string): Promise<TapResult> {
   if (!/\.csv$/i.test(part.filename)) {
@@ -19,12 +21,13 @@ export async function receiveCsv(env: Env, part: FilePart, body: ReadableStream<
     throw new HttpError(415, "Only .csv files are accepted.", "file");
   }
   const limit = maxFileSize(env);
-  const tap = new ContentTap(limit);
+  const tap = new ContentTap(limit, { maxRecordBytes: DEFAULT_MAX_RECORD_BYTES });
   try {
     await putStream(env.FILES, key, tap.tap(body.pipeThrough(sniffCsv())), null, { httpMetadata: { contentType: "text/csv" } });
   } catch (e) {
     await env.FILES.delete(key).catch(() => {});
     if (e instanceof TooLargeError) throw new HttpError(413, `File size exceeds ${(limit / (1024 * 1024)).toFixed(2)}MB limit.`, "file");
+    if (e instanceof CsvRecordTooLargeError) throw new HttpError(413, `A row of the file is longer than ${e.limitText}.`, "file");
     if (e instanceof HttpError) throw e;
     throw e;
   }
@@ -62,4 +65,14 @@ export function cleanFileName(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? "";
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 255);
   return clean || "upload.csv";
+}
+
+/** Runs `work`, which stores an upload at `key`; if it fails, the object goes too (no object without a row). */
+export async function deleteOnError<T>(env: Env, key: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    await env.FILES.delete(key).catch((cleanup: unknown) => console.error(`could not remove ${key} after a failed upload:`, cleanup));
+    throw e;
+  }
 }

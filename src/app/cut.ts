@@ -1,12 +1,12 @@
 import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { Env } from "../env";
-import { CsvChunkParser, type CsvRecord } from "../lib/csv";
+import { CsvChunkParser, CsvRecordTooLargeError, type CsvRecord } from "../lib/csv";
 import { HttpError, jsonResponse } from "../lib/http";
 import { readMultipart } from "../lib/multipart";
 import { readBody } from "./contract";
 import { csvLine } from "./csv-output";
-import { cleanFileName, receiveCsv } from "./csv-intake";
+import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
 import { FilterSyntaxError, parseClause, type Predicate } from "./filter-clauses";
 import { optionalUser, requireUser } from "./session";
 
@@ -19,13 +19,15 @@ export async function csvCutter(request: IRequest, env: Env): Promise<Response> 
   const user = await optionalUser(request, env);
   const id = crypto.randomUUID();
   const key = `cuts/${id}.csv`;
-  const form = await readMultipart(request, "file", (part, body) => receiveCsv(env, part, body, key));
-  if (!form.file) throw new HttpError(400, "No file uploaded", "file");
-  const { shape, bytes } = form.file.result;
-  await env.DB.prepare(`INSERT INTO scratch_files (id, user_id, file_name, r2_key, size, columns) VALUES (?, ?, ?, ?, ?, ?)`)
-    .bind(id, user?.id ?? null, cleanFileName(form.file.part.filename), key, bytes, JSON.stringify(shape.columns))
-    .run();
-  return jsonResponse({ columns: shape.columns, file_path: key });
+  return deleteOnError(env, key, async () => {
+    const form = await readMultipart(request, "file", (part, body) => receiveCsv(env, part, body, key));
+    if (!form.file) throw new HttpError(400, "No file uploaded", "file");
+    const { shape, bytes } = form.file.result;
+    await env.DB.prepare(`INSERT INTO scratch_files (id, user_id, file_name, r2_key, size, columns) VALUES (?, ?, ?, ?, ?, ?)`)
+      .bind(id, user?.id ?? null, cleanFileName(form.file.part.filename), key, bytes, JSON.stringify(shape.columns))
+      .run();
+    return jsonResponse({ columns: shape.columns, file_path: key });
+  });
 }
 
 const exportBody = z.object({
@@ -49,15 +51,21 @@ export async function exportCsv(request: IRequest, env: Env): Promise<Response> 
   const parser = new CsvChunkParser();
   let pending: CsvRecord[] = [];
   let read = 0;
-  while (pending.length === 0) {
-    const chunk = await reader.read();
-    if (chunk.done) {
-      pending = parser.end();
-      break;
+  try {
+    while (pending.length === 0) {
+      const chunk = await reader.read();
+      if (chunk.done) {
+        pending = parser.end();
+        break;
+      }
+      read += chunk.value.byteLength;
+      pending = parser.push(chunk.value);
+      if (pending.length === 0 && read > HEADER_LIMIT) break;
     }
-    read += chunk.value.byteLength;
-    pending = parser.push(chunk.value);
-    if (pending.length === 0 && read > HEADER_LIMIT) break;
+  } catch (e) {
+    await reader.cancel(e).catch(() => {});
+    if (e instanceof CsvRecordTooLargeError) throw new HttpError(400, `The header row of the file is longer than ${e.limitText}.`, "file_path");
+    throw e;
   }
   const header = pending.shift()?.fields;
   if (!header) {
@@ -75,14 +83,20 @@ export async function exportCsv(request: IRequest, env: Env): Promise<Response> 
     },
     async pull(controller) {
       // Read until some output is ready, so that backpressure paces the R2 reads.
-      while (!finished) {
-        const chunk = await reader.read();
-        const out = chunk.done ? emit(parser.end()) : emit(parser.push(chunk.value));
-        if (chunk.done) finished = true;
-        if (out.byteLength > 0) {
-          controller.enqueue(out);
-          break;
+      try {
+        while (!finished) {
+          const chunk = await reader.read();
+          const out = chunk.done ? emit(parser.end()) : emit(parser.push(chunk.value));
+          if (chunk.done) finished = true;
+          if (out.byteLength > 0) {
+            controller.enqueue(out);
+            break;
+          }
         }
+      } catch (e) {
+        // A row past the record cap (or a failed read) once the response has started: the body ends in an error.
+        await reader.cancel(e).catch(() => {});
+        throw e;
       }
       if (finished) controller.close();
     },

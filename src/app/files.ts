@@ -2,11 +2,12 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { Env } from "../env";
 import { HttpError, jsonResponse, parseWith } from "../lib/http";
+import { parseJsonText } from "../lib/json-body";
 import { readMultipart } from "../lib/multipart";
 import { csvRecordBatches } from "../lib/csv";
 import { uploadKey } from "../legacy/paths";
 import { readBody } from "./contract";
-import { cleanFileName, receiveCsv } from "./csv-intake";
+import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
 import { requireUser, type SessionUser } from "./session";
 
 /** Files created here are numbered above every legacy id (see migrations/0002_app.sql). */
@@ -57,9 +58,11 @@ export async function ownedFile(env: Env, user: SessionUser, idOrFileId: string)
 async function storeUpload(env: Env, request: Request, user: SessionUser) {
   const fileId = crypto.randomUUID();
   const key = uploadKey(user.id, fileId);
-  const form = await readMultipart(request, "file", (part, body) => receiveCsv(env, part, body, key));
-  if (!form.file) throw new HttpError(400, "No file uploaded", "file");
-  return { fileId, key, form, copy: form.file.result, fileName: cleanFileName(form.fields.filename ?? form.file.part.filename) };
+  return deleteOnError(env, key, async () => {
+    const form = await readMultipart(request, "file", (part, body) => receiveCsv(env, part, body, key));
+    if (!form.file) throw new HttpError(400, "No file uploaded", "file");
+    return { fileId, key, form, copy: form.file.result, fileName: cleanFileName(form.fields.filename ?? form.file.part.filename) };
+  });
 }
 
 async function insertFile(env: Env, user: SessionUser, stored: Awaited<ReturnType<typeof storeUpload>>, systemTags: string[], metadata: unknown): Promise<void> {
@@ -75,7 +78,7 @@ async function insertFile(env: Env, user: SessionUser, stored: Awaited<ReturnTyp
 export async function upload(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const stored = await storeUpload(env, request, user);
-  await insertFile(env, user, stored, ["uploaded"], {});
+  await deleteOnError(env, stored.key, () => insertFile(env, user, stored, ["uploaded"], {}));
   return jsonResponse({ message: "File uploaded successfully", file_id: stored.fileId });
 }
 
@@ -83,26 +86,19 @@ export async function upload(request: IRequest, env: Env): Promise<Response> {
 export async function saveGeneratedFile(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const stored = await storeUpload(env, request, user);
-  try {
+  await deleteOnError(env, stored.key, async () => {
     const { original_file_id: originalId, metadata: metadataText, filename } = stored.form.fields;
     if (!filename) throw new HttpError(400, "No file or filename provided.", "filename");
     if (!originalId) throw new HttpError(400, "Original file ID must be included in the request.", "original_file_id");
     const source = await ownedFile(env, user, originalId);
     let metadata: Record<string, unknown> = {};
     if (metadataText) {
-      try {
-        const parsed: unknown = JSON.parse(metadataText);
-        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) metadata = parsed as Record<string, unknown>;
-        else throw new Error("not an object");
-      } catch {
-        throw new HttpError(400, "metadata must be a JSON object.", "metadata");
-      }
+      const parsed = parseJsonText(metadataText);
+      if (!parsed.ok || !parsed.value || typeof parsed.value !== "object" || Array.isArray(parsed.value)) throw new HttpError(400, "metadata must be a JSON object.", "metadata");
+      metadata = parsed.value as Record<string, unknown>;
     }
     await insertFile(env, user, stored, ["generated"], { ...metadata, source_file_id: source.id, filters: metadata.filters ?? null });
-  } catch (e) {
-    await env.FILES.delete(stored.key);
-    throw e;
-  }
+  });
   return jsonResponse({ message: "File saved successfully.", file_path: stored.key, file_id: stored.fileId }, 201);
 }
 

@@ -1,5 +1,7 @@
 import { Router, type IRequest } from "itty-router";
+import { missingSecrets } from "../config-check";
 import type { Env } from "../env";
+import { CsvRecordTooLargeError } from "../lib/csv";
 import { HttpError, jsonResponse } from "../lib/http";
 import { currentUser, login, logout, refresh, register } from "./accounts";
 import { FieldErrors } from "./contract";
@@ -37,10 +39,16 @@ const router = Router<IRequest, Args>({ base: "/api" })
  * `{detail}` for accounts, `{error}` for list_cutter.
  */
 export async function app(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  if (missingSecrets(env).includes("JWT_SECRET")) {
+    console.error("JWT_SECRET is not set: the new app cannot sign or check tokens");
+    return jsonResponse({ detail: "The service is misconfigured and cannot serve this request. Please try again later." }, 503, { "retry-after": "300" });
+  }
   try {
     return await router.fetch(request, env, ctx);
   } catch (e) {
     if (e instanceof FieldErrors) return jsonResponse(e.errors, 400);
+    // A stored file (a legacy one, say) with a row too long to read safely: the file's fault, not ours.
+    if (e instanceof CsvRecordTooLargeError) return jsonResponse({ error: `A row of the file is longer than ${e.limitText}.` }, 422);
     if (e instanceof HttpError) {
       const accounts = new URL(request.url).pathname.startsWith("/api/accounts/") || e.status === 401;
       return jsonResponse(accounts ? { detail: e.message } : { error: e.message }, e.status, e.status === 401 ? { "www-authenticate": 'Bearer realm="api"' } : {});

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { DEFAULT_JSON_BODY_BYTES, parseJsonText, readBodyText } from "./json-body";
 
 /** An error that becomes a 4xx response naming the field at fault. */
 export class HttpError extends Error {
@@ -19,15 +20,11 @@ export function errorResponse(status: number, error: string, field?: string): Re
   return jsonResponse(field === undefined ? { error } : { error, field }, status);
 }
 
-/** Parses a JSON body against a schema; bad JSON or a failing field is a 400 naming it. */
-export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
-  let body: unknown;
-  try {
-    body = await request.json();
-  } catch {
-    throw new HttpError(400, "body is not valid JSON", "body");
-  }
-  return parseWith(schema, body, "body");
+/** Parses a bounded JSON body against a schema; bad JSON or a failing field is a 400 naming it. */
+export async function readJson<S extends z.ZodType>(request: Request, schema: S, maxBytes = DEFAULT_JSON_BODY_BYTES): Promise<z.output<S>> {
+  const parsed = parseJsonText(await readBodyText(request, maxBytes));
+  if (!parsed.ok) throw new HttpError(400, `body ${parsed.error}`, "body");
+  return parseWith(schema, parsed.value, "body");
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
