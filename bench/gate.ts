@@ -2,6 +2,7 @@
 // on (state cached, 50 % split to a local legacy stub) and with the gate off, in alternating rounds.
 // Writes bench/results/gate-latest.json and gate-latest.md.
 import http from "node:http";
+import autocannon from "autocannon";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { gateDecisionMicros } from "./gate-decision.ts";
 import { runLoad, percentile, type LoadResult } from "./load.ts";
@@ -14,6 +15,46 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
 const USERS = 1_000;
 const PATH = "/api/list_cutter/list_saved_files/";
 const TOKEN = "bench-admin-token";
+/** The stress phase: many keep-alive connections for a while, against the 50 % split. */
+const STRESS_CONNECTIONS = Number(process.env.BENCH_STRESS_CONNECTIONS ?? 64);
+const STRESS_SECONDS = Number(process.env.BENCH_STRESS_SECONDS ?? 10);
+
+interface StressResult {
+  connections: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  serverErrors: number;
+  connectionErrors: number;
+  timeouts: number;
+  coordinatorStateReads: number;
+  coordinatorStateReadsPerSecond: number;
+}
+
+async function stateReads(worker: DevWorker): Promise<number> {
+  const res = await fetch(`${worker.url}/admin/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return ((await res.json()) as { stateReads: number }).stateReads;
+}
+
+/** Many concurrent keep-alive connections (autocannon): 5xx and errors under load, and the coordinator reads the load caused. */
+async function stress(worker: DevWorker): Promise<StressResult> {
+  const before = await stateReads(worker);
+  const result = await autocannon({ url: `${worker.url}${PATH}`, connections: STRESS_CONNECTIONS, duration: STRESS_SECONDS, headers: { accept: "application/json" } });
+  const reads = (await stateReads(worker)) - before;
+  const serverErrors = Object.entries(result.statusCodeStats ?? {}).reduce((n, [code, stat]) => (Number(code) >= 500 ? n + (stat as { count: number }).count : n), 0);
+  const seconds = result.duration;
+  return {
+    connections: STRESS_CONNECTIONS,
+    seconds,
+    requests: result.requests.total,
+    rps: round(result.requests.total / seconds),
+    serverErrors,
+    connectionErrors: result.errors,
+    timeouts: result.timeouts,
+    coordinatorStateReads: reads,
+    coordinatorStateReadsPerSecond: round(reads / seconds),
+  };
+}
 
 async function legacyStub(): Promise<{ url: string; close: () => void }> {
   const body = JSON.stringify({ servedBy: "legacy", files: [] });
@@ -55,6 +96,7 @@ async function main() {
     off: await startConfig("off", 0, stub.url, 8792),
   };
   const rounds: Round[] = [];
+  let stressed: StressResult;
   try {
     await new Promise((r) => setTimeout(r, 2_500)); // let every gate cache its state
     for (const worker of Object.values(workers)) await runLoad(`${worker.url}${PATH}`, CONCURRENCY, 1_500, USERS); // warm-up
@@ -71,6 +113,8 @@ async function main() {
       rounds.push({ on, all, off });
       console.log(`round ${i + 1}: p50 workers-served — gate on 50 %: ${summarise(on, "workers").p50Ms} ms, gate on 100 %: ${summarise(all).p50Ms} ms, gate off: ${summarise(off).p50Ms} ms`);
     }
+    stressed = await stress(workers.on);
+    console.log(`stress: ${stressed.requests} requests over ${STRESS_CONNECTIONS} connections, ${stressed.serverErrors} 5xx, ${stressed.connectionErrors} errors, ${stressed.coordinatorStateReadsPerSecond} coordinator state reads/s`);
   } finally {
     await Promise.all(Object.values(workers).map((w) => w.stop()));
     stub.close();
@@ -102,6 +146,7 @@ async function main() {
       p99GateOnly: pick((r) => summarise(r.all).p99Ms / summarise(r.off).p99Ms),
     },
     gateDecision: { microsPerRequest: decisionUs, shareOfGateOffP50: decisionUs / 1000 / off.p50Ms },
+    stress: stressed,
     target: "the gate adds under 5 % to p50 (p50GateOnly < 1.05; gateDecision.shareOfGateOffP50 < 0.05)",
   };
   mkdirSync(new URL("results/", import.meta.url), { recursive: true });
@@ -126,9 +171,14 @@ Ratios against the gate off (medians of each round's back-to-back pair):
   by more than that here, which is why the three configurations run side by side and share the load in slices.
 - with the 50 % split, workers-served requests: p50 ${report.ratios.p50WorkersServedOnVsOff}×, p99 ${report.ratios.p99WorkersServedOnVsOff}×; total req/s ${report.ratios.rpsAllOnVsOff}×. On this 2-core machine the proxied half
   (workerd → the Node stub) competes for the same cores, so this ratio includes that contention, not only the gate.
+
+Under load (autocannon, ${stressed.connections} keep-alive connections for ${stressed.seconds} s against the 50 % split, cache TTL 2 s):
+${stressed.requests} requests (${stressed.rps} req/s), **${stressed.serverErrors} 5xx, ${stressed.connectionErrors} connection errors, ${stressed.timeouts} timeouts** (zero is the
+only acceptable figure), and **${stressed.coordinatorStateReadsPerSecond} coordinator state reads/s** caused by the load (${stressed.coordinatorStateReads} in all).
 `;
   writeFileSync(new URL("results/gate-latest.md", import.meta.url), md);
   console.log(md);
+  if (stressed.serverErrors + stressed.connectionErrors + stressed.timeouts > 0) throw new Error("5xx or errors under load: see the stress line above");
 }
 
 main().catch((e) => {

@@ -34,7 +34,8 @@ export async function getMetrics(request: IRequest, env: Env): Promise<Response>
   const { window } = parseWith(metricsQuery, request.query, "query");
   const state = await coordinator(env).getCutover();
   const windowSeconds = window ?? state.thresholds.windowSeconds;
-  return jsonResponse({ windowSeconds, backends: await coordinator(env).metrics(windowSeconds) });
+  const [backends, stateReads] = await Promise.all([coordinator(env).metrics(windowSeconds), coordinator(env).stateReads()]);
+  return jsonResponse({ windowSeconds, backends, stateReads });
 }
 
 function safeJson(text: string): unknown {

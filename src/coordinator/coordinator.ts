@@ -46,9 +46,17 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   // ── cutover ────────────────────────────────────────────────────────────────────────────────
 
+  /** Cutover state reads since this instance started: what the gates' caches cost it (bench:gate reports it). */
+  #stateReads = 0;
+
   /** The cutover state, as the gates cache it. */
   async getCutover(): Promise<CutoverState> {
+    this.#stateReads++;
     return this.#cutover.state();
+  }
+
+  async stateReads(): Promise<number> {
+    return this.#stateReads;
   }
 
   async updateCutover(patch: CutoverPatch, actor: string): Promise<PatchOutcome> {
