@@ -78,7 +78,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** A Worker: the gate off, or on with `percent` of users sent to the new app (the rest to legacy). */
 async function startConfig(mode: "on" | "off", percent: number, legacyUrl: string, port: number): Promise<DevWorker> {
-  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000" });
+  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench-jwt-secret", CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000" });
   if (mode === "on") {
     const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ percent }) });
     if (!res.ok) throw new Error(`PATCH /admin/cutover: ${res.status} ${await res.text()}`);

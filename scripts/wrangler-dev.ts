@@ -46,10 +46,18 @@ export async function startWranglerDev(port: number, vars: Record<string, string
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    let misconfigured: string | null = null;
     try {
-      if ((await fetch(`${url}/health`)).ok) return { url, process: child, state, stop };
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return { url, process: child, state, stop };
+      const body = await res.text();
+      if (body.includes("missing secrets")) misconfigured = body;
     } catch {
       // not listening yet
+    }
+    if (misconfigured) {
+      await stop();
+      throw new Error(`wrangler dev is up but misconfigured (pass the secrets as vars): ${misconfigured}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
