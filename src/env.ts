@@ -1,4 +1,4 @@
-import type { LoginLimiter } from "./app/auth/login-limiter";
+import type { AttemptLimiter } from "./app/attempt-limiter";
 import type { MigrationCoordinator } from "./coordinator/coordinator";
 import type { CopyMessage } from "./copy/messages";
 
@@ -9,7 +9,7 @@ export interface Env {
   COORDINATOR: DurableObjectNamespace<MigrationCoordinator>;
   COPY_QUEUE: Queue<CopyMessage>;
   /** Atomic login-attempt counters, one Durable Object per (hashed) key. */
-  LOGIN_LIMITER: DurableObjectNamespace<LoginLimiter>;
+  ATTEMPT_LIMITER: DurableObjectNamespace<AttemptLimiter>;
   /** Origin of the legacy Django site, e.g. https://legacy.example.com. The only host the engine fetches. */
   LEGACY_ORIGIN: string;
   /** Django MEDIA_URL: the path under LEGACY_ORIGIN where MEDIA_ROOT is served, e.g. /media/. */

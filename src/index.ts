@@ -9,7 +9,7 @@ import { health } from "./health";
 import { errorResponse, HttpError } from "./lib/http";
 
 export { MigrationCoordinator } from "./coordinator/coordinator";
-export { LoginLimiter } from "./app/auth/login-limiter";
+export { AttemptLimiter } from "./app/attempt-limiter";
 
 /** Paths the Worker always serves itself, whatever the cutover state: health, operator API, dashboard. */
 async function ownRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {

@@ -5,7 +5,7 @@ declare global {
     interface Env extends WorkerEnv {}
     interface GlobalProps {
       mainModule: typeof import("../src/index");
-      durableNamespaces: "MigrationCoordinator" | "LoginLimiter";
+      durableNamespaces: "MigrationCoordinator" | "AttemptLimiter";
     }
   }
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { jsonResponse } from "../lib/http";
 import { checkPassword, makePassword, passwordProblems, passwordWorkFactor } from "./auth/passwords";
-import { limiterNames, loginSucceeded, takeLoginAttempt } from "./auth/rate-limit";
+import { limiterNames, loginSucceeded, takeAddressAttempt, takeLoginAttempt } from "./attempt-limits";
 import { issueToken, readToken, revoke } from "./auth/tokens";
 import { drf, readBody } from "./contract";
 import { requireUser } from "./session";
@@ -42,6 +42,9 @@ export async function register(request: IRequest, env: Env): Promise<Response> {
   if (problems.length > 0) return drf(400, { password: problems });
   const taken = await env.DB.prepare(`SELECT 1 FROM users WHERE username = ?`).bind(body.username).first();
   if (taken) return drf(400, { username: ["A user with that username already exists."] });
+  // Each registration costs a full password hash: bounded per client address.
+  const wait = await takeAddressAttempt(env, "register", request.headers.get("cf-connecting-ip"));
+  if (wait !== null) return drf(429, { detail: "Too many registrations from this address. Try again later." }, { "retry-after": String(wait) });
   const hash = await makePassword(body.password, passwordWorkFactor(env));
   try {
     await env.DB.prepare(

@@ -4,6 +4,7 @@ import { ContentTap, TooLargeError, type TapResult } from "../copy/content-tap";
 import { putStream } from "../copy/r2-writer";
 import { CsvRecordTooLargeError, DEFAULT_MAX_RECORD_BYTES } from "../lib/csv";
 import { HttpError } from "../lib/http";
+import { MAX_COLUMNS, MAX_COLUMNS_JSON_BYTES } from "./csv-limits";
 import type { FilePart } from "../lib/multipart";
 
 /** How much of an upload is inspected to decide whether it is a CSV. */
@@ -35,6 +36,10 @@ export async function receiveCsv(env: Env, part: FilePart, body: ReadableStream<
   if (result.shape.columnCount === 0) {
     await env.FILES.delete(key);
     throw new HttpError(415, "The file has no header row; is it a CSV?", "file");
+  }
+  if (result.shape.columnCount > MAX_COLUMNS || new TextEncoder().encode(JSON.stringify(result.shape.columns)).byteLength > MAX_COLUMNS_JSON_BYTES) {
+    await env.FILES.delete(key);
+    throw new HttpError(413, `The file has more than ${MAX_COLUMNS} columns, or column names too long to keep.`, "file");
   }
   return result;
 }

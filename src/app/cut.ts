@@ -4,6 +4,8 @@ import type { Env } from "../env";
 import { CsvChunkParser, CsvRecordTooLargeError, type CsvRecord } from "../lib/csv";
 import { HttpError, jsonResponse } from "../lib/http";
 import { readMultipart } from "../lib/multipart";
+import { takeAddressAttempt } from "./attempt-limits";
+import { MAX_COLUMNS } from "./csv-limits";
 import { readBody } from "./contract";
 import { csvLine } from "./csv-output";
 import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
@@ -17,6 +19,9 @@ const HEADER_LIMIT = 1024 * 1024;
 /** POST /api/list_cutter/csv_cutter/ — stores a CSV to be cut (anonymous allowed, as on legacy). */
 export async function csvCutter(request: IRequest, env: Env): Promise<Response> {
   const user = await optionalUser(request, env);
+  // Anonymous uploads fill R2 until the sweep: bounded per client address.
+  const wait = user ? null : await takeAddressAttempt(env, "scratchUpload", request.headers.get("cf-connecting-ip"));
+  if (wait !== null) return jsonResponse({ error: "Too many uploads from this address. Try again later." }, 429, { "retry-after": String(wait) });
   const id = crypto.randomUUID();
   const key = `cuts/${id}.csv`;
   return deleteOnError(env, key, async () => {
@@ -31,9 +36,17 @@ export async function csvCutter(request: IRequest, env: Env): Promise<Response> 
 }
 
 const exportBody = z.object({
-  columns: z.array(z.string()).min(1, "No columns provided."),
+  columns: z
+    .array(z.string().max(1024))
+    .min(1, "No columns provided.")
+    .max(MAX_COLUMNS, `At most ${MAX_COLUMNS} columns.`)
+    .refine((c) => new Set(c.map((name) => name.trim())).size === c.length, "Each column may be chosen once."),
   file_path: z.string().min(1, "This field may not be blank.").max(1024),
-  filters: z.record(z.string(), z.string().max(10_000)).default({}),
+  filters: z
+    .record(z.string().max(1024), z.string().max(10_000))
+    .refine((f) => new Set(Object.keys(f).map((name) => name.trim())).size === Object.keys(f).length, "One filter per column.")
+    .refine((f) => Object.keys(f).length <= MAX_COLUMNS, `At most ${MAX_COLUMNS} filters.`)
+    .default({}),
 });
 
 /**

@@ -8,6 +8,7 @@ import { csvRecordBatches } from "../lib/csv";
 import { uploadKey } from "../legacy/paths";
 import { readBody } from "./contract";
 import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
+import { MAX_COLUMNS, MAX_PREVIEW_BYTES } from "./csv-limits";
 import { requireUser, type SessionUser } from "./session";
 
 /** Files created here are numbered above every legacy id (see migrations/0002_app.sql). */
@@ -162,18 +163,25 @@ export async function updateTags(request: IRequest, env: Env): Promise<Response>
 /** GET /api/list_cutter/fetch_saved_file/?file_id= — the file's columns and its first rows. */
 export async function fetchSavedFile(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
-  const { file_id } = parseWith(z.object({ file_id: z.string().min(1, "File_id is required.") }), request.query, "query");
+  const { file_id } = parseWith(z.object({ file_id: z.string().min(1, "File_id is required.").max(64) }), request.query, "query");
   const row = await ownedFile(env, user, file_id);
   const object = await env.FILES.get(row.r2_key);
   if (!object) throw new HttpError(404, "File not found.", "file_id");
+  // The preview is bounded in columns and in bytes as well as in rows, whatever the file holds.
   let columns: string[] = [];
   const data: Record<string, string>[] = [];
-  for await (const batch of csvRecordBatches(object.body)) {
+  let held = 0;
+  preview: for await (const batch of csvRecordBatches(object.body)) {
     for (const record of batch) {
-      if (columns.length === 0) columns = record.fields;
-      else data.push(Object.fromEntries(columns.map((c, i) => [c, record.fields[i] ?? ""])));
+      if (columns.length === 0) {
+        columns = record.fields.slice(0, MAX_COLUMNS);
+        continue;
+      }
+      const cells = columns.map((_, i) => record.fields[i] ?? "");
+      held += cells.reduce((n, cell) => n + cell.length, 0);
+      if (data.length >= PREVIEW_ROWS || held > MAX_PREVIEW_BYTES) break preview;
+      data.push(Object.fromEntries(columns.map((c, i) => [c, cells[i]!])));
     }
-    if (data.length >= PREVIEW_ROWS) break;
   }
-  return jsonResponse({ file_id: row.id, file_name: row.file_name, file_path: row.legacy_file_path ?? row.r2_key, columns, row_count: row.row_count, data: data.slice(0, PREVIEW_ROWS) });
+  return jsonResponse({ file_id: row.id, file_name: row.file_name, file_path: row.legacy_file_path ?? row.r2_key, columns, row_count: row.row_count, data });
 }

@@ -44,7 +44,8 @@ export async function app(request: Request, env: Env, ctx: ExecutionContext): Pr
     return jsonResponse({ detail: "The service is misconfigured and cannot serve this request. Please try again later." }, 503, { "retry-after": "300" });
   }
   try {
-    return await router.fetch(request, env, ctx);
+    // Paths outside /api/ match no route of this router: they are a 404 too, never undefined.
+    return (await router.fetch(request, env, ctx)) ?? jsonResponse({ detail: "Not found." }, 404);
   } catch (e) {
     if (e instanceof FieldErrors) return jsonResponse(e.errors, 400);
     // A stored file (a legacy one, say) with a row too long to read safely: the file's fault, not ours.

@@ -7,14 +7,14 @@ export interface ServedRequest {
   version: number;
   status: number;
   ms: number;
-  /** The sticky identity's hash (user, cookie or address): one client's weight in a batch is capped. */
-  identity: number;
+  /** Who sent it: the client address (an IPv6 /64), or the sticky key without one. One client's weight in a batch is capped. */
+  client: string;
   /** The request carried a body, so its duration depends on how fast the client sent it. */
   hasBody: boolean;
 }
 
-/** Judged requests one identity may contribute to one batch (about a second of one isolate's traffic). */
-export const PER_IDENTITY_PER_BATCH = 10;
+/** Judged requests one client may contribute per second of one isolate's traffic. */
+export const PER_CLIENT_PER_SECOND = 10;
 
 /**
  * Request metrics aggregated inside one isolate, handed out in batches: when `flushEvery` requests
@@ -24,12 +24,13 @@ export const PER_IDENTITY_PER_BATCH = 10;
  * Only what an anonymous client cannot bend at will is recorded, since these numbers can roll the
  * cutover back or let a canary plan advance: 4xx answers are left out (cheap to make, they would
  * dilute real 5xx); a request with a body counts for the error rate but not for latency (a slow
- * upload or a deliberately costly login is the client's doing); and no single identity contributes
- * more than PER_IDENTITY_PER_BATCH requests to a batch.
+ * upload or a deliberately costly login is the client's doing); and no single client contributes
+ * more than PER_CLIENT_PER_SECOND requests a second (per isolate).
  */
 export class MetricsBuffer {
   #samples = new Map<string, BackendSample>();
-  #perIdentity = new Map<number, number>();
+  #perClient = new Map<string, number>();
+  #perClientSince: number;
   #pending = 0;
   #since: number;
 
@@ -39,13 +40,19 @@ export class MetricsBuffer {
     private readonly clock: () => number = Date.now,
   ) {
     this.#since = clock();
+    this.#perClientSince = this.#since;
   }
 
-  record({ backend, version, status, ms, identity, hasBody }: ServedRequest): void {
+  record({ backend, version, status, ms, client, hasBody }: ServedRequest): void {
     if (status >= 400 && status < 500) return;
-    const seen = this.#perIdentity.get(identity) ?? 0;
-    if (seen >= PER_IDENTITY_PER_BATCH) return;
-    this.#perIdentity.set(identity, seen + 1);
+    const now = this.clock();
+    if (now - this.#perClientSince >= 1_000) {
+      this.#perClient.clear();
+      this.#perClientSince = now;
+    }
+    const seen = this.#perClient.get(client) ?? 0;
+    if (seen >= PER_CLIENT_PER_SECOND) return;
+    this.#perClient.set(client, seen + 1);
     const sample = this.#sample(backend, version);
     sample.requests++;
     if (status >= 500) sample.errors++;
@@ -58,7 +65,6 @@ export class MetricsBuffer {
     if (this.#pending === 0 || (this.#pending < this.flushEvery && this.clock() - this.#since < this.maxAgeMs)) return null;
     const batch = [...this.#samples.values()];
     this.#samples = new Map();
-    this.#perIdentity = new Map();
     this.#pending = 0;
     this.#since = this.clock();
     return batch;

@@ -41,7 +41,13 @@ export async function readMultipart<T>(
 
   const fill = async (): Promise<boolean> => {
     if (done) return false;
-    const chunk = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The client went away or sent a broken body: its fault, not a server error.
+      throw new HttpError(400, "the request body could not be read to its end", "body");
+    }
     if (chunk.done) {
       done = true;
       return false;

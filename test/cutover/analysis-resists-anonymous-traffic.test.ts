@@ -38,6 +38,8 @@ describe("automatic rollback cannot be steered by traffic an anonymous client ma
       await send(gate, 4, (i) => real(round * 4 + i));
       await send(gate, 40, (i) => new Request(`https://list-cutter.test/api/nothing-here/${round}-${i}`, { headers: { "cf-connecting-ip": `192.0.2.${(i % 200) + 1}` } }));
       await send(gate, 20, () => new Request("https://list-cutter.test/api/accounts/login/", { method: "POST", body: "{}", headers: { "cf-connecting-ip": "192.0.2.250" } }));
+      // The same from one host rotating its bucket cookie and its IPv6 address within its /64.
+      await send(gate, 20, (i) => new Request("https://list-cutter.test/api/accounts/login/", { method: "POST", body: "{}", headers: { "cf-connecting-ip": `2001:db8:5::${i + 1}`, cookie: `lc_bucket=${(i * 10_000).toString(16).padStart(8, "0")}` } }));
     }
     await runDurableObjectAlarm(coordinator(env));
     const { body } = await adminJson("/admin/cutover");

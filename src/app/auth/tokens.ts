@@ -20,8 +20,8 @@ const tokenClaims = z.object({
   user_id: z
     .union([z.number(), z.string().regex(/^\d{1,15}$/).transform(Number)])
     .pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER)),
-  // Bounded so that `revoked:<jti>` is always a valid KV key.
-  jti: z.string().min(1).max(255),
+  // Printable ASCII and bounded, so that `revoked:<jti>` is always a valid KV key (512 bytes).
+  jti: z.string().regex(/^[\x21-\x7e]{1,255}$/),
   exp: z.number(),
   iat: z.number(),
 });

@@ -1,11 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { limiterNames } from "../../../src/app/auth/rate-limit";
+import { limiterNames } from "../../src/app/attempt-limits";
 
-const limiter = (name: string) => env.LOGIN_LIMITER.getByName(name);
+const limiter = (name: string) => env.ATTEMPT_LIMITER.getByName(name);
 
-describe("LoginLimiter", () => {
+describe("AttemptLimiter", () => {
   it("takes attempts atomically from a fixed window: of 10 at once with a limit of 3, exactly 3 pass", async () => {
     const results = await Promise.all(Array.from({ length: 10 }, () => limiter("parallel").attempt(3, 60)));
     expect(results.filter((r) => r.allowed)).toHaveLength(3);

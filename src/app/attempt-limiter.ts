@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../../env";
+import type { Env } from "../env";
 
 /**
  * The attempts of one fixed window. At most one row: the object itself is the key (a hash of a
@@ -23,7 +23,7 @@ export interface AttemptResult {
  * An atomic login-attempt counter (RPC only). Attempts are taken before the password is checked,
  * so that parallel attempts cannot exceed the limit; the storage is deleted once the window closes.
  */
-export class LoginLimiter extends DurableObject<Env> {
+export class AttemptLimiter extends DurableObject<Env> {
   /** Takes an attempt unless `limit` were taken already in the current window; the first opens one. */
   async attempt(limit: number, windowSeconds: number): Promise<AttemptResult> {
     const sql = this.#sql();
