@@ -1,42 +1,31 @@
-import type { AttemptLimiter } from "./app/attempt-limiter";
-import type { MigrationCoordinator } from "./coordinator/coordinator";
 import type { CopyMessage } from "./copy/messages";
 
-export interface Env {
-  DB: D1Database;
-  FILES: R2Bucket;
-  AUTH_TOKENS: KVNamespace;
-  COORDINATOR: DurableObjectNamespace<MigrationCoordinator>;
+/**
+ * The Worker's bindings and vars. Their types are generated from wrangler.toml by `npm run
+ * cf-typegen` (worker-configuration.d.ts; `npm run typecheck` fails when it is out of date); this
+ * adds what the generator cannot know and documents each one.
+ *
+ * Bindings: DB (D1), FILES (R2: file bytes, exports, bundles), AUTH_TOKENS (KV: revoked refresh
+ * tokens, the scratch sweep's cursor), COORDINATOR (the MigrationCoordinator Durable Object),
+ * ATTEMPT_LIMITER (atomic attempt counters, one Durable Object per hashed key), COPY_QUEUE.
+ *
+ * Vars: LEGACY_ORIGIN (the legacy Django site; the only host the engine and the proxy fetch),
+ * LEGACY_MEDIA_URL (Django MEDIA_URL, e.g. /media/), LEGACY_MEDIA_ROOT (Django MEDIA_ROOT; file_path
+ * values must lie under it), MAX_FILE_SIZE (bytes), CUTOVER_CACHE_TTL_MS (how long an isolate trusts
+ * its copy of the cutover state; 2000), PASSWORD_ITERATIONS (PBKDF2-SHA256 iterations of new hashes;
+ * 600000), LEGACY_ACCESS_TOKEN_SECONDS / LEGACY_REFRESH_TOKEN_SECONDS (simplejwt's lifetimes on the
+ * legacy site; 300 / 86400), CUTOVER_GATE ("off" only for the gate benchmark's baseline).
+ *
+ * Secrets (.dev.vars locally, `wrangler secret put <NAME> --env …` in deployments): ADMIN_TOKEN
+ * (bearer token of /admin/*), JWT_SECRET (signs the new app's tokens), LEGACY_JWT_SECRET (the legacy
+ * Django SECRET_KEY, optional: without it no legacy token is accepted).
+ */
+export type Env = Omit<Cloudflare.Env, "COPY_QUEUE" | "LEGACY_JWT_SECRET"> & {
   COPY_QUEUE: Queue<CopyMessage>;
-  /** Atomic login-attempt counters, one Durable Object per (hashed) key. */
-  ATTEMPT_LIMITER: DurableObjectNamespace<AttemptLimiter>;
-  /** Origin of the legacy Django site, e.g. https://legacy.example.com. The only host the engine fetches. */
-  LEGACY_ORIGIN: string;
-  /** Django MEDIA_URL: the path under LEGACY_ORIGIN where MEDIA_ROOT is served, e.g. /media/. */
-  LEGACY_MEDIA_URL: string;
-  /** Django MEDIA_ROOT on the legacy server, e.g. /app/media. file_path values must lie under it. */
-  LEGACY_MEDIA_ROOT: string;
-  /** Largest file the engine copies, in bytes (decimal string). */
-  MAX_FILE_SIZE: string;
-  /** Bearer token for /admin/*. A secret: .dev.vars locally, `wrangler secret put` in deployments. */
-  ADMIN_TOKEN: string;
-  /** Signs the new app's JWTs (HS256). A secret. */
-  JWT_SECRET: string;
-  /** The legacy Django SECRET_KEY: simplejwt tokens it signed are accepted until they expire. A secret. */
   LEGACY_JWT_SECRET?: string;
-  /** PBKDF2-SHA256 iterations for new password hashes (default 600000, OWASP's figure); set it to the legacy Django's count. */
-  PASSWORD_ITERATIONS?: string;
-  /** Legacy (simplejwt) tokens issued at or after this instant (ISO 8601) are refused; the cutover's completion sets one too. */
+  /** Set by the operator when needed: legacy tokens issued at or after this instant (ISO 8601) are refused; the cutover's completion sets one too. */
   LEGACY_TOKEN_CUTOFF?: string;
-  /** simplejwt ACCESS_TOKEN_LIFETIME of the legacy site, seconds (default 300): longer-lived legacy access tokens are refused. */
-  LEGACY_ACCESS_TOKEN_SECONDS?: string;
-  /** simplejwt REFRESH_TOKEN_LIFETIME of the legacy site, seconds (default 86400). */
-  LEGACY_REFRESH_TOKEN_SECONDS?: string;
-  /** How long (ms) an isolate's gate trusts its copy of the cutover state (default 2000). */
-  CUTOVER_CACHE_TTL_MS?: string;
-  /** "off" serves every request from the new app with no gate at all: the benchmark's baseline only. */
-  CUTOVER_GATE?: string;
-}
+};
 
 export const COORDINATOR_NAME = "primary";
 

@@ -1,11 +1,11 @@
-import type { Env as WorkerEnv } from "../src/env";
+// The Worker's bindings are typed by the generated worker-configuration.d.ts; tests add their own.
+import type { D1Migration } from "cloudflare:test";
 
 declare global {
   namespace Cloudflare {
-    interface Env extends WorkerEnv {}
-    interface GlobalProps {
-      mainModule: typeof import("../src/index");
-      durableNamespaces: "MigrationCoordinator" | "AttemptLimiter";
+    interface Env {
+      /** The D1 migrations, read by test/vitest.config.ts and applied before each test file. */
+      TEST_MIGRATIONS: D1Migration[];
     }
   }
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { recentAudit } from "../audit";
 import type { Env } from "../env";
 import { coordinator } from "../env";
-import { cacheTtlMs } from "../cutover/gate";
+import { cacheTtlMs } from "../cutover/state-cache";
 import { unwrap } from "../coordinator/model";
 import { cutoverPatchSchema } from "../cutover/state";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";

@@ -7,9 +7,7 @@ import { limiterNames, loginSucceeded, takeAddressAttempt, takeLoginAttempt } fr
 import { issueToken, readToken, revoke } from "./auth/tokens";
 import { drf, readBody } from "./contract";
 import { requireUser } from "./session";
-
-/** Users created here are numbered above every legacy id (see migrations/0002_app.sql). */
-const FIRST_NEW_ID = 1_000_000_000;
+import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 
 const BLANK = "This field may not be blank.";
 /** A required string of at most `max` characters (Django's field bounds; DRF's messages). */
@@ -49,7 +47,7 @@ export async function register(request: IRequest, env: Env): Promise<Response> {
   try {
     await env.DB.prepare(
       `INSERT INTO users (id, username, email, password_hash, date_joined)
-       VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM users), ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+       VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM users), ?, ?, ?, ${SQL_NOW})`,
     )
       .bind(FIRST_NEW_ID, body.username, body.email, hash)
       .run();
@@ -71,8 +69,8 @@ export async function login(request: IRequest, env: Env): Promise<Response> {
   const check = await checkPassword(password, user?.password_hash ?? null, workFactor);
   if (!user || !check.ok || user.is_active !== 1) return drf(401, { detail: "No active account found with the given credentials" });
   await loginSucceeded(env, limiter);
-  const upgrade = check.outdated ? env.DB.prepare(`UPDATE users SET password_hash = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(await makePassword(password, workFactor), user.id) : null;
-  const touch = env.DB.prepare(`UPDATE users SET last_login = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).bind(user.id);
+  const upgrade = check.outdated ? env.DB.prepare(`UPDATE users SET password_hash = ?, updated_at = ${SQL_NOW} WHERE id = ?`).bind(await makePassword(password, workFactor), user.id) : null;
+  const touch = env.DB.prepare(`UPDATE users SET last_login = ${SQL_NOW} WHERE id = ?`).bind(user.id);
   await env.DB.batch(upgrade ? [upgrade, touch] : [touch]);
   return jsonResponse({ refresh: await issueToken(env, user.id, "refresh"), access: await issueToken(env, user.id, "access") });
 }

@@ -10,9 +10,8 @@ import { readBody } from "./contract";
 import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
 import { MAX_COLUMNS, MAX_PREVIEW_BYTES } from "./csv-limits";
 import { requireUser, type SessionUser } from "./session";
+import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 
-/** Files created here are numbered above every legacy id (see migrations/0002_app.sql). */
-const FIRST_NEW_NUM = 1_000_000_000;
 const PREVIEW_ROWS = 100;
 
 export interface FileRow {
@@ -69,9 +68,9 @@ async function storeUpload(env: Env, request: Request, user: SessionUser) {
 async function insertFile(env: Env, user: SessionUser, stored: Awaited<ReturnType<typeof storeUpload>>, systemTags: string[], metadata: unknown): Promise<void> {
   await env.DB.prepare(
     `INSERT INTO files (id, num, user_id, file_name, r2_key, size, checksum, row_count, column_count, columns_metadata, system_tags, metadata, uploaded_at)
-     VALUES (?, (SELECT max(coalesce(max(num), 0), ?) + 1 FROM files), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
+     VALUES (?, (SELECT max(coalesce(max(num), 0), ?) + 1 FROM files), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW})`,
   )
-    .bind(stored.fileId, FIRST_NEW_NUM, user.id, stored.fileName, stored.key, stored.copy.bytes, stored.copy.sha256, stored.copy.shape.rowCount, stored.copy.shape.columnCount, JSON.stringify(stored.copy.shape.columns), JSON.stringify(systemTags), JSON.stringify(metadata ?? {}))
+    .bind(stored.fileId, FIRST_NEW_ID, user.id, stored.fileName, stored.key, stored.copy.bytes, stored.copy.sha256, stored.copy.shape.rowCount, stored.copy.shape.columnCount, JSON.stringify(stored.copy.shape.columns), JSON.stringify(systemTags), JSON.stringify(metadata ?? {}))
     .run();
 }
 
@@ -156,7 +155,7 @@ export async function updateTags(request: IRequest, env: Env): Promise<Response>
   const row = await ownedFile(env, user, request.params.id ?? "");
   const { user_tags } = await readBody(request, tagsBody);
   const tags = [...new Set([...(JSON.parse(row.user_tags) as string[]), ...user_tags])];
-  await env.DB.prepare(`UPDATE files SET user_tags = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
+  await env.DB.prepare(`UPDATE files SET user_tags = ?, updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
   return jsonResponse({ message: "Tags updated successfully." });
 }
 

@@ -5,9 +5,7 @@ import { HttpError, jsonResponse } from "../lib/http";
 import { readBody } from "./contract";
 import { ownedFile } from "./files";
 import { requireUser, type SessionUser } from "./session";
-
-/** Filters created here are numbered above every legacy id, like users and files. */
-const FIRST_NEW_ID = 1_000_000_000;
+import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 
 const filterFields = {
   name: z.string().trim().min(1, "This field may not be blank.").max(255),
@@ -71,7 +69,7 @@ export async function updateFilter(request: IRequest, env: Env): Promise<Respons
   if (body.file_id) await ownedFile(env, user, body.file_id);
   const next = { ...current, ...body, filter_config: body.filter_config ? JSON.stringify(body.filter_config) : current.filter_config };
   const row = await env.DB.prepare(
-    `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+    `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, updated_at = ${SQL_NOW}
      WHERE id = ? AND user_id = ? RETURNING *`,
   )
     .bind(next.name, next.description, next.file_id, next.filter_config, current.id, user.id)

@@ -8,11 +8,10 @@ import { MetricsBuffer } from "./metrics-buffer";
 import type { Backend } from "./metrics-model";
 import { proxyToLegacy } from "./proxy";
 import { chooseBackend } from "./split";
-import { CutoverStateCache } from "./state-cache";
+import { cacheTtlMs, CutoverStateCache } from "./state-cache";
 
 export type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
-const DEFAULT_TTL_MS = 2_000;
 const STARTING_UP = { enabled: true, message: "List Cutter is starting up. Please try again in a few seconds.", retryAfterSeconds: 5 };
 
 /**
@@ -85,9 +84,4 @@ export function isolateCutoverCache(env: Env): CutoverStateCache {
 export function sharedGate(env: Env, app: Handler): Gate {
   shared ??= new Gate(isolateCutoverCache(env), new MetricsBuffer(), app);
   return shared;
-}
-
-export function cacheTtlMs(env: Env): number {
-  const ttl = Number(env.CUTOVER_CACHE_TTL_MS);
-  return Number.isFinite(ttl) && ttl >= 0 ? ttl : DEFAULT_TTL_MS;
 }

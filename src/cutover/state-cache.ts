@@ -1,3 +1,4 @@
+import type { Env } from "../env";
 import type { CutoverState } from "./state";
 
 export interface CachedState {
@@ -101,4 +102,12 @@ export class CutoverStateCache {
       this.#checkedAt = this.clock();
     }
   }
+}
+
+const DEFAULT_TTL_MS = 2_000;
+
+/** CUTOVER_CACHE_TTL_MS, or its default. */
+export function cacheTtlMs(env: Env): number {
+  const ttl = Number(env.CUTOVER_CACHE_TTL_MS);
+  return Number.isFinite(ttl) && ttl >= 0 ? ttl : DEFAULT_TTL_MS;
 }

@@ -1,5 +1,14 @@
 /** D1 helpers shared by the export import and the copy consumer. */
 
+/** The current time as the ISO 8601 text every D1 timestamp column holds. */
+export const SQL_NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+
+/**
+ * Users, files (their `num`) and saved filters created by the new app are numbered above this, far
+ * above any legacy id, so that rows imported later (delta jobs during the canary) never collide.
+ */
+export const FIRST_NEW_ID = 1_000_000_000;
+
 /** Ids per `IN (...)` query, within D1's limit of 100 bound parameters. */
 export const D1_MAX_IDS = 90;
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { issueToken, legacyTokenCutoff, readToken } from "../../../src/app/auth/tokens";
 import { signJwt, unverifiedJwtPayload } from "../../../src/lib/jwt";
 import { TEST_JWT_SECRET, TEST_LEGACY_JWT_SECRET } from "../../config";
+import type { Env } from "../../../src/env";
 import { api, apiJson, newUser } from "../../helpers";
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -73,8 +74,8 @@ describe("legacy (simplejwt) tokens", () => {
 
     const { id } = await newUser("completed-user");
     const token = await signJwt(claims(id), TEST_LEGACY_JWT_SECRET);
-    expect(await readToken(env, token, "access", legacyTokenCutoff(env, new Date(Date.now() - 60_000)))).toBeNull();
-    expect(await readToken(env, token, "access", legacyTokenCutoff(env, new Date(Date.now() + 60_000)))).not.toBeNull();
+    expect(await readToken(env, token, "access", legacyTokenCutoff(env as Env, new Date(Date.now() - 60_000)))).toBeNull();
+    expect(await readToken(env, token, "access", legacyTokenCutoff(env as Env, new Date(Date.now() + 60_000)))).not.toBeNull();
   });
 
   it("honour LEGACY_ACCESS_TOKEN_SECONDS and LEGACY_REFRESH_TOKEN_SECONDS", async () => {
