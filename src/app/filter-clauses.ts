@@ -92,7 +92,7 @@ function inListBody(text: string): string | null {
 }
 
 /** Splits `a, 'b, c', "d"` on commas outside quotes. */
-function listItems(text: string): string[] {
+export function listItems(text: string): string[] {
   const items: string[] = [];
   let current = "";
   let quote: string | null = null;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FilterSyntaxError, parseClause, type Predicate } from "../../src/app/filter-clauses";
+import { FilterSyntaxError, listItems, parseClause, type Predicate } from "../../src/app/filter-clauses";
 
 /**
  * The regex-based parser the scanner replaced, kept as the reference for its semantics (it is only
@@ -17,26 +17,6 @@ function legacyParseClause(clause: string): Predicate | null {
     const a = number(cell);
     const b = number(value);
     return a !== null && b !== null ? a === b : cell.trim() === value;
-  };
-  const listItems = (text: string) => {
-    const items: string[] = [];
-    let current = "";
-    let quote: string | null = null;
-    for (const c of text) {
-      if (quote) {
-        current += c;
-        if (c === quote) quote = null;
-      } else if (c === "'" || c === '"') {
-        quote = c;
-        current += c;
-      } else if (c === ",") {
-        items.push(current);
-        current = "";
-      } else current += c;
-    }
-    if (quote) throw new FilterSyntaxError("unbalanced quote in IN list");
-    items.push(current);
-    return items.map(unquote);
   };
   const text = clause.trim();
   if (text === "") return null;
