@@ -2,17 +2,11 @@
 // origin, while the cutover state changes under it: no 5xx but maintenance, no connection errors,
 // every response marked with its side, and no request served by a side the state does not allow.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { test } from "node:test";
 import autocannon from "autocannon";
-import { generateCorpus } from "../legacy-origin/corpus.ts";
-import { startLegacyOrigin } from "../legacy-origin/server.ts";
-import { startWranglerDev } from "../../scripts/wrangler-dev.ts";
+import { startStack } from "./stack.ts";
 
 const PORT = 8795;
-const TOKEN = "load-admin-token";
 const TTL_MS = 200;
 /** A response this long after a change must follow it: one TTL, one coordinator read, and slack for a noisy 2-core VM. */
 const SETTLE_MS = TTL_MS + 1_000;
@@ -32,15 +26,12 @@ type Expected = "legacy" | "workers" | "maintenance" | "split";
 const cookieHash = (connection: number) => Math.floor((connection * 10_000) / CONNECTIONS) + 1;
 
 test("under load, with the state changing, the gate answers no 5xx and never serves a side the state forbids", { timeout: 150_000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), "gate-load-"));
-  const corpus = generateCorpus({ diskRoot: dir, mediaRoot: "/app/media", users: 2, files: 2, maxFileSize: 64 * 1024 });
-  const origin = await startLegacyOrigin(corpus, dir);
-  const worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: origin.url, ADMIN_TOKEN: TOKEN, JWT_SECRET: "load-jwt", LEGACY_JWT_SECRET: "load-legacy", CUTOVER_CACHE_TTL_MS: String(TTL_MS) });
+  const stack = await startStack(PORT, { CUTOVER_CACHE_TTL_MS: String(TTL_MS) });
+  const { worker } = stack;
   const seen: Seen[] = [];
   const changes: { at: number; expect: Expected }[] = [];
   const patch = async (body: unknown, expect: Expected) => {
-    const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
-    assert.equal(res.status, 200, await res.text());
+    await stack.patchCutover(body);
     changes.push({ at: Date.now(), expect });
   };
   try {
@@ -101,8 +92,6 @@ test("under load, with the state changing, the gate answers no 5xx and never ser
     }
     console.log(`gate under load: ${seen.length} responses, ${Math.round(result.requests.average)} req/s, 0 non-maintenance 5xx, 0 connection errors`);
   } finally {
-    await worker.stop();
-    await origin.close();
-    rmSync(dir, { recursive: true, force: true });
+    await stack.stop();
   }
 });
