@@ -1,4 +1,5 @@
 import type { Env } from "./env";
+import { SQL_NOW } from "./lib/d1";
 
 export interface AuditEntry {
   actor: string;
@@ -9,9 +10,14 @@ export interface AuditEntry {
 
 /** Records an operator change in D1 `audit_logs`. */
 export async function audit(env: Env, entry: AuditEntry): Promise<void> {
-  await env.DB.prepare(`INSERT INTO audit_logs (actor, action, target, details) VALUES (?, ?, ?, ?)`)
-    .bind(entry.actor, entry.action, entry.target ?? null, JSON.stringify(entry.details ?? {}))
-    .run();
+  await auditInsert(env.DB, entry).run();
+}
+
+/** The D1 insert of one entry; `createdAt` (ISO 8601) if it was recorded before, else now. */
+export function auditInsert(db: D1Database, entry: AuditEntry, createdAt: string | null = null): D1PreparedStatement {
+  return db
+    .prepare(`INSERT INTO audit_logs (actor, action, target, details, created_at) VALUES (?, ?, ?, ?, coalesce(?, ${SQL_NOW}))`)
+    .bind(entry.actor, entry.action, entry.target ?? null, JSON.stringify(entry.details ?? {}), createdAt);
 }
 
 export interface AuditRecord {

@@ -29,8 +29,9 @@ export type Env = Omit<Cloudflare.Env, "COPY_QUEUE" | "LEGACY_JWT_SECRET"> & {
 
 export const COORDINATOR_NAME = "primary";
 
-export function coordinator(env: Env) {
-  return env.COORDINATOR.getByName(COORDINATOR_NAME);
+/** The coordinator instance `name`: "primary" holds the environment's jobs and cutover; tests use their own. */
+export function coordinator(env: Env, name = COORDINATOR_NAME) {
+  return env.COORDINATOR.getByName(name);
 }
 
 export function maxFileSize(env: Env): number {

@@ -1,5 +1,8 @@
 import { inject } from "vitest";
-import { exports } from "cloudflare:workers";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { coordinator } from "../src/env";
+import type { MigrationCoordinator } from "../src/coordinator/coordinator";
 import type { JobView } from "../src/coordinator/model";
 import type { Corpus } from "./legacy-origin/corpus";
 import type { FaultRule, OriginStats } from "./legacy-origin/server";
@@ -26,6 +29,41 @@ export async function adminJson<T = any>(path: string, init: RequestInit = {}): 
 
 export function postJson(path: string, body: unknown): Promise<{ status: number; body: any }> {
   return adminJson(path, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+}
+
+/** A coordinator instance of the test's own, so that no other test's state reaches it. */
+export function ownCoordinator(label: string) {
+  return coordinator(env, `${label}-${crypto.randomUUID()}`);
+}
+
+/**
+ * Empties the "primary" coordinator (storage and alarm) and evicts it, so that the next call finds it
+ * as on a first deploy. For tests that must go through the Worker, which always uses "primary".
+ */
+export async function resetPrimaryCoordinator(): Promise<void> {
+  const stub = coordinator(env);
+  await runInDurableObject(stub, async (_instance, state) => {
+    await state.storage.deleteAlarm();
+    await state.storage.deleteAll();
+  });
+  await evictDurableObject(stub);
+}
+
+/** Runs the coordinator's alarm handler once and returns the alarm it set, removed at once so that only the test drives the object. */
+export function wakeByHand(stub: DurableObjectStub<MigrationCoordinator>): Promise<number | null> {
+  return runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
+    await instance.alarm();
+    const alarm = await state.storage.getAlarm();
+    await state.storage.deleteAlarm();
+    return alarm;
+  });
+}
+
+/** A job as the coordinator's RPC shows it. */
+export async function jobOf(stub: DurableObjectStub<MigrationCoordinator>, id: string): Promise<JobView> {
+  const outcome = await stub.getJob(id);
+  if (!outcome.ok) throw new Error(outcome.error);
+  return outcome.value;
 }
 
 export async function corpus(): Promise<Corpus> {

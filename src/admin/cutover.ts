@@ -4,9 +4,9 @@ import { recentAudit } from "../audit";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import { cacheTtlMs } from "../cutover/state-cache";
-import { unwrap } from "../coordinator/model";
 import { cutoverPatchSchema } from "../cutover/state";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
+import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
 
 const rollbackBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
@@ -19,9 +19,7 @@ export async function getCutover(_request: IRequest, env: Env): Promise<Response
 
 export async function patchCutover(request: IRequest, env: Env): Promise<Response> {
   const patch = await readJson(request, cutoverPatchSchema);
-  const outcome = await coordinator(env).updateCutover(patch, operator(request));
-  if (!outcome.ok) throw new HttpError(outcome.status, outcome.error, outcome.field);
-  return jsonResponse(outcome.state);
+  return jsonResponse(unwrap(await coordinator(env).updateCutover(patch, operator(request))));
 }
 
 export async function rollbackCutover(request: IRequest, env: Env): Promise<Response> {

@@ -3,10 +3,10 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import type { JobAction } from "../coordinator/coordinator";
-import { createJobSchema, unwrap, type Failure } from "../coordinator/model";
+import { createJobSchema, type Failure } from "../coordinator/model";
 import { csvLine } from "../app/csv-output";
 import { jsonResponse, parseWith, readJson } from "../lib/http";
-import { audit } from "../audit";
+import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
 
 const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
@@ -18,8 +18,7 @@ const pageQuery = z.object({
 
 export async function createJob(request: IRequest, env: Env): Promise<Response> {
   const input = await readJson(request, createJobSchema);
-  const job = unwrap(await coordinator(env).createJob(input));
-  await audit(env, { actor: operator(request), action: "job.create", target: job.id, details: input });
+  const job = unwrap(await coordinator(env).createJob(input, operator(request)));
   return jsonResponse({ id: job.id, state: job.state, kind: job.kind }, 201, { location: `/admin/jobs/${job.id}` });
 }
 
@@ -34,9 +33,7 @@ export async function getJob(request: IRequest, env: Env): Promise<Response> {
 
 export async function controlJob(request: IRequest, env: Env): Promise<Response> {
   const { id, action } = parseWith(actionParams, request.params, "path");
-  const job = unwrap(await coordinator(env).control(id, action as JobAction));
-  await audit(env, { actor: operator(request), action: `job.${action}`, target: id, details: { state: job.state, requeued: job.requeued } });
-  return jsonResponse(job);
+  return jsonResponse(unwrap(await coordinator(env).control(id, action as JobAction, operator(request))));
 }
 
 /** GET /admin/jobs/:id/failures — JSON, or CSV with `Accept: text/csv`. */

@@ -1,17 +1,23 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { runMigrations, type Migration } from "../lib/do-migrations";
 
 /**
  * The attempts of one fixed window. At most one row: the object itself is the key (a hash of a
- * username and address, or of an address; see rate-limit.ts). Created on demand, because
- * deleteAll() drops it along with everything else.
+ * username and address, or of an address; see attempt-limits.ts).
  */
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS attempt_window (
-    id         INTEGER PRIMARY KEY CHECK (id = 1),
-    started_at INTEGER NOT NULL, -- ms since the epoch
-    attempts   INTEGER NOT NULL
-  )`;
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "the attempt window",
+    sql: `
+      CREATE TABLE IF NOT EXISTS attempt_window (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        started_at INTEGER NOT NULL, -- ms since the epoch
+        attempts   INTEGER NOT NULL
+      )`,
+  },
+];
 
 export interface AttemptResult {
   allowed: boolean;
@@ -62,8 +68,13 @@ export class AttemptLimiter extends DurableObject<Env> {
     return this.ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attempt_window'`).toArray().length > 0;
   }
 
+  /**
+   * The storage, its schema brought up to date first. On demand, not in the constructor: deleteAll()
+   * (on success, and when the window closes) drops the tables and their version with them, and an
+   * object that holds nothing should keep nothing.
+   */
   #sql(): SqlStorage {
-    this.ctx.storage.sql.exec(SCHEMA);
+    runMigrations(this.ctx.storage, MIGRATIONS);
     return this.ctx.storage.sql;
   }
 }

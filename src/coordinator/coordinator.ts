@@ -1,17 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ItemReport } from "../copy/messages";
+import { existingFileChecksums } from "../copy/existing-checksums";
 import { exportObjectKey, REQUIRED_TABLES } from "../legacy/export-contract";
 import type { BackendSample } from "../cutover/metrics-model";
-import type { CutoverPatch, CutoverState, PatchOutcome } from "../cutover/state";
-import { CutoverControl } from "./cutover-control";
-import { existingFileChecksums } from "./reconcile";
+import type { CutoverPatch, CutoverState } from "../cutover/state";
+import { runMigrations } from "../lib/do-migrations";
+import { refuse, type Outcome } from "../lib/outcome";
+import { AuditOutbox } from "./audit-outbox";
+import { ANALYSIS_INTERVAL_MS, CutoverControl } from "./cutover-control";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord } from "./jobs";
 import { Ledger } from "./ledger";
-import { jobSettingsSchema, type CreateJobInput, type Failure, type JobView, type Outcome } from "./model";
+import { jobSettingsSchema, type CreateJobInput, type Failure, type JobView } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
-import { COORDINATOR_SCHEMA } from "./schema";
+import { COORDINATOR_MIGRATIONS } from "./schema";
+import { Wakeups } from "./wakeups";
 
 export type JobAction = "pause" | "resume" | "cancel" | "retry-failed";
 
@@ -22,26 +26,55 @@ const MIN_WAKE_MS = 20;
 /** A step that throws (a D1 or R2 hiccup) is tried again after this, and the job fails after this many in a row. */
 const STEP_RETRY_MS = 5_000;
 const MAX_STEP_FAILURES = 10;
+/** Audit entries D1 refused are pushed again after 5 s, doubling up to a minute. */
+const AUDIT_RETRY_MS = 5_000;
+const AUDIT_RETRY_MAX_MS = 60_000;
 
 /**
- * Owns every migration job: its state machine, the per-item ledger in SQLite, and the alarm that
- * plans, dispatches, expires leases and finishes. All state is in storage, so a wake-up after an
- * eviction or a redeploy resumes exactly where the ledger says.
+ * Owns every migration job (its state machine, the per-item ledger in SQLite) and the cutover
+ * state, and wakes itself up for each (wakeups.ts): to plan, dispatch, expire leases and finish a
+ * job, to judge the cutover, and to push audit entries to D1. All state is in storage, so a wake-up
+ * after an eviction or a redeploy resumes exactly where the ledger says.
  */
 export class MigrationCoordinator extends DurableObject<Env> {
   readonly #jobs: JobStore;
   readonly #ledger: Ledger;
   readonly #dispatcher: Dispatcher;
+  readonly #audit: AuditOutbox;
   readonly #cutover: CutoverControl;
-  #stepFailures = 0;
+  readonly #wakeups: Wakeups;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(COORDINATOR_SCHEMA);
-    this.#jobs = new JobStore(ctx.storage.sql);
-    this.#ledger = new Ledger(ctx.storage.sql);
+    const { sql } = ctx.storage;
+    this.#jobs = new JobStore(sql);
+    this.#ledger = new Ledger(sql);
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
-    this.#cutover = new CutoverControl(ctx.storage.sql, env);
+    this.#audit = new AuditOutbox(sql, env.DB);
+    this.#cutover = new CutoverControl(ctx.storage, this.#audit);
+    this.#wakeups = new Wakeups(ctx.storage, {
+      job: { run: (now) => this.#jobWake(now), failed: (error, failures, now) => this.#jobStepFailed(error, failures, now) },
+      cutover: {
+        run: async (now) => this.#cutover.evaluate(now),
+        failed: (error, failures, now) => {
+          console.error(`cutover evaluation failed (${failures} in a row); trying again:`, error);
+          return now + ANALYSIS_INTERVAL_MS;
+        },
+      },
+      audit: {
+        run: async () => {
+          await this.#audit.deliver();
+          return null;
+        },
+        failed: (error, failures, now) => {
+          console.error(`audit entries could not reach D1 (${failures} in a row); kept, and pushed again later:`, error);
+          return now + Math.min(AUDIT_RETRY_MAX_MS, AUDIT_RETRY_MS * 2 ** (failures - 1));
+        },
+      },
+    });
+    void ctx.blockConcurrencyWhile(async () => {
+      runMigrations(ctx.storage, COORDINATOR_MIGRATIONS);
+    });
   }
 
   // ── cutover ────────────────────────────────────────────────────────────────────────────────
@@ -59,52 +92,63 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return this.#stateReads;
   }
 
-  async updateCutover(patch: CutoverPatch, actor: string): Promise<PatchOutcome> {
-    const outcome = await this.#cutover.update(patch, actor, Date.now());
-    if (outcome.ok) await this.#schedule(await this.#cutover.evaluate(Date.now()));
+  async updateCutover(patch: CutoverPatch, actor: string): Promise<Outcome<CutoverState>> {
+    const outcome = this.#cutover.update(patch, actor, Date.now());
+    if (outcome.ok) {
+      // Judge the new state at once: this sets when the analysis looks again.
+      await this.#wakeups.runNow("cutover");
+      await this.#deliverAudit();
+    }
     return outcome;
   }
 
   async rollbackCutover(actor: string, reason: string): Promise<Outcome<CutoverState>> {
-    try {
-      return { ok: true, value: await this.#cutover.rollback(actor, reason, null, Date.now()) };
-    } catch (e) {
-      return { ok: false, status: 409, error: (e as Error).message, field: "phase" };
-    }
+    const outcome = this.#cutover.rollback(actor, reason, null, Date.now());
+    if (outcome.ok) await this.#deliverAudit();
+    return outcome;
   }
 
-  /** A batch of request metrics from one gate's isolate. */
+  /** A batch of request metrics from one gate's isolate; while the cutover is watched, judged at once. */
   async recordMetrics(samples: BackendSample[]): Promise<void> {
-    await this.#cutover.record(samples, Date.now());
+    this.#cutover.record(samples, Date.now());
+    if (!this.#cutover.watched()) return;
+    await this.#wakeups.runNow("cutover");
+    await this.#deliverAudit();
   }
 
   async metrics(windowSeconds: number) {
-    return this.#cutover.report(windowSeconds, Date.now());
+    return this.#cutover.metricsReport(windowSeconds, Date.now());
   }
 
   // ── migration jobs ─────────────────────────────────────────────────────────────────────────
 
-  async createJob(input: CreateJobInput): Promise<Outcome<JobView>> {
+  async createJob(input: CreateJobInput, actor: string): Promise<Outcome<JobView>> {
     const active = this.#jobs.active();
-    if (active) return { ok: false, status: 409, error: `job ${active.id} is still ${active.state}; pause or cancel it first` };
+    if (active) return refuse(409, `job ${active.id} is still ${active.state}; pause or cancel it first`);
     if (input.kind !== "verify") {
       for (const table of REQUIRED_TABLES) {
         if (!(await this.env.FILES.head(exportObjectKey(input.exportSet!, table)))) {
-          return { ok: false, status: 400, field: "exportSet", error: `export set '${input.exportSet}' has no ${table}.csv` };
+          return refuse(400, `export set '${input.exportSet}' has no ${table}.csv`, "exportSet");
         }
       }
     }
-    const job = this.#jobs.create(
-      {
-        id: crypto.randomUUID(),
-        kind: input.kind,
-        exportSet: input.exportSet ?? null,
-        settings: jobSettingsSchema.parse(input.settings ?? {}),
-        plan: initialPlan(input.kind),
-      },
-      Date.now(),
-    );
-    await this.#schedule(Date.now());
+    const now = Date.now();
+    const job = this.ctx.storage.transactionSync(() => {
+      const created = this.#jobs.create(
+        {
+          id: crypto.randomUUID(),
+          kind: input.kind,
+          exportSet: input.exportSet ?? null,
+          settings: jobSettingsSchema.parse(input.settings ?? {}),
+          plan: initialPlan(input.kind),
+        },
+        now,
+      );
+      this.#audit.add({ actor, action: "job.create", target: created.id, details: input }, now);
+      return created;
+    });
+    await this.#wakeups.request("job", now);
+    await this.#deliverAudit();
     return { ok: true, value: this.#view(job) };
   }
 
@@ -121,38 +165,53 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return this.#jobs.get(id) ? { ok: true, value: this.#ledger.failures(id, limit, offset) } : notFound(id);
   }
 
-  async control(id: string, action: JobAction): Promise<Outcome<JobView & { requeued?: number }>> {
+  async control(id: string, action: JobAction, actor: string): Promise<Outcome<JobView & { requeued?: number }>> {
     const job = this.#jobs.get(id);
     if (!job) return notFound(id);
+    const refusal = this.#refuseControl(job, action);
+    if (refusal) return refuse(409, `cannot ${action} job ${id}: ${refusal}`);
     const now = Date.now();
+    const requeued = this.ctx.storage.transactionSync(() => {
+      const requeued = this.#applyControl(job, action, now);
+      const after = this.#jobs.get(id)!;
+      this.#audit.add({ actor, action: `job.${action}`, target: id, details: { state: after.state, requeued } }, now);
+      return requeued;
+    });
+    await this.#wakeups.request("job", now);
+    await this.#deliverAudit();
+    const view = this.#view(this.#jobs.get(id)!);
+    return { ok: true, value: requeued === undefined ? view : { ...view, requeued } };
+  }
+
+  /** Why `action` cannot be applied to `job` now, if it cannot. */
+  #refuseControl(job: JobRecord, action: JobAction): string | null {
     const active = job.state === "planning" || job.state === "copying" || job.state === "verifying";
-    const refuse = (why: string): Outcome<never> => ({ ok: false, status: 409, error: `cannot ${action} job ${id}: ${why}` });
+    if (action !== "retry-failed") return active ? null : `it is ${job.state}`;
+    if (job.state !== "completed_with_failures") return `it is ${job.state}, not completed_with_failures`;
+    const other = this.#jobs.active();
+    return other ? `job ${other.id} is ${other.state}` : null;
+  }
+
+  /** Applies `action`; for retry-failed, returns how many items went back to pending. */
+  #applyControl(job: JobRecord, action: JobAction, now: number): number | undefined {
     switch (action) {
       case "pause":
       case "resume":
-        if (!active) return refuse(`it is ${job.state}`);
-        this.#jobs.update(id, { paused: action === "pause" }, now);
-        break;
+        this.#jobs.update(job.id, { paused: action === "pause" }, now);
+        return undefined;
       case "cancel":
-        if (!active) return refuse(`it is ${job.state}`);
-        this.#jobs.update(id, { state: "cancelled", finishedAt: now }, now);
-        break;
+        this.#jobs.update(job.id, { state: "cancelled", finishedAt: now }, now);
+        return undefined;
       case "retry-failed": {
-        if (job.state !== "completed_with_failures") return refuse(`it is ${job.state}, not completed_with_failures`);
-        const other = this.#jobs.active();
-        if (other) return refuse(`job ${other.id} is ${other.state}`);
-        const { requeued } = this.#ledger.requeueFailed(id);
-        this.#jobs.update(id, { state: job.kind === "verify" ? "verifying" : "copying", paused: false, finishedAt: null, plan: { step: "done" } }, now);
-        await this.#schedule(now);
-        return { ok: true, value: { ...this.#view(this.#jobs.get(id)!), requeued } };
+        const requeued = this.#ledger.requeueFailed(job.id);
+        this.#jobs.update(job.id, { state: job.kind === "verify" ? "verifying" : "copying", paused: false, finishedAt: null, plan: { step: "done" } }, now);
+        return requeued;
       }
     }
-    await this.#schedule(now);
-    return { ok: true, value: this.#view(this.#jobs.get(id)!) };
   }
 
   /** Results from the copy consumer. Idempotent: a report for a finished item changes nothing. */
-  async report(reports: ItemReport[]): Promise<{ applied: number }> {
+  async receiveReports(reports: ItemReport[]): Promise<{ applied: number }> {
     const now = Date.now();
     let applied = 0;
     const settings = new Map<string, JobRecord["settings"] | null>();
@@ -163,40 +222,48 @@ export class MigrationCoordinator extends DurableObject<Env> {
     }
     // Refill the in-flight window now rather than at the next alarm.
     const job = this.#jobs.active();
-    if (job && applied > 0 && this.#isDispatching(job)) await this.#schedule(await this.#pump(job, now));
+    if (job && applied > 0 && this.#isDispatching(job)) {
+      const wake = await this.#pump(job, now);
+      if (wake !== null) await this.#wakeups.request("job", wake);
+    }
     return { applied };
   }
 
-  /** The heartbeat: one bounded step of the active job, and the cutover analysis. */
+  // ── wake-ups ───────────────────────────────────────────────────────────────────────────────
+
   override async alarm(): Promise<void> {
-    const now = Date.now();
-    const wakes = [await this.#jobHeartbeat(now), await this.#cutover.evaluate(now)].filter((w): w is number => w !== null);
-    if (wakes.length > 0) await this.#schedule(Math.min(...wakes));
+    await this.#wakeups.alarm();
+    // The analysis may have advanced the plan or rolled back.
+    await this.#deliverAudit();
   }
 
-  async #jobHeartbeat(now: number): Promise<number | null> {
+  /** Pushes the audit entries of the change just committed to D1 (or schedules it, if D1 fails). */
+  async #deliverAudit(): Promise<void> {
+    if (this.#audit.pending() > 0) await this.#wakeups.runNow("audit");
+  }
+
+  /** The "job" wake-up: one bounded step of the active job. */
+  async #jobWake(now: number): Promise<number | null> {
     const job = this.#jobs.active();
     if (!job) return null;
-    try {
-      const wake = await this.#advance(job, now);
-      this.#stepFailures = 0;
-      this.#recordStep(job.id, Date.now() - now);
-      return wake;
-    } catch (e) {
-      // A throwing alarm is retried by the runtime only a few times; keep the heartbeat ourselves.
-      const message = e instanceof Error ? e.message : String(e);
-      console.error(`job ${job.id}: step failed (${this.#stepFailures + 1}/${MAX_STEP_FAILURES}):`, e);
-      if (++this.#stepFailures >= MAX_STEP_FAILURES) {
-        this.#jobs.update(job.id, { state: "failed", error: `step failed ${MAX_STEP_FAILURES} times in a row: ${message}`, finishedAt: Date.now() }, Date.now());
-        this.#stepFailures = 0;
-        return null;
-      }
-      return Date.now() + STEP_RETRY_MS;
-    }
+    const wake = await this.#jobStep(job, now);
+    this.#recordStep(job.id, Date.now() - now);
+    return wake;
+  }
+
+  /** A step threw (a D1 or R2 hiccup): try again shortly, and fail the job after MAX_STEP_FAILURES in a row. */
+  #jobStepFailed(error: unknown, failures: number, now: number): number | null {
+    const job = this.#jobs.active();
+    console.error(`job ${job?.id ?? "(none active)"}: step failed (${failures}/${MAX_STEP_FAILURES}):`, error);
+    if (!job) return null;
+    if (failures < MAX_STEP_FAILURES) return now + STEP_RETRY_MS;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#jobs.update(job.id, { state: "failed", error: `step failed ${MAX_STEP_FAILURES} times in a row: ${message}`, finishedAt: now }, now);
+    return null;
   }
 
   /** One bounded step of the job; returns when it wants to run again. */
-  async #advance(job: JobRecord, now: number): Promise<number | null> {
+  async #jobStep(job: JobRecord, now: number): Promise<number | null> {
     if (job.state === "planning") {
       const step = await planStep({ env: this.env, ledger: this.#ledger, job });
       if (!step.ok) {
@@ -270,12 +337,6 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#jobs.update(job.id, { state: failed > 0 ? "completed_with_failures" : "completed", plan: { step: "done" }, finishedAt: now }, now);
   }
 
-  async #schedule(at: number | null): Promise<void> {
-    if (at === null) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || at < current) await this.ctx.storage.setAlarm(Math.max(at, Date.now()));
-  }
-
   #view(job: JobRecord): JobView {
     const counts = this.#ledger.counts(job.id);
     const end = job.finishedAt ?? Date.now();
@@ -306,7 +367,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
 }
 
 function notFound(id: string): Outcome<never> {
-  return { ok: false, status: 404, error: `no job ${id}` };
+  return refuse(404, `no job ${id}`);
 }
 
 function iso(ms: number | null): string | null {

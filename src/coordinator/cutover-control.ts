@@ -1,8 +1,8 @@
-import { audit } from "../audit";
-import type { Env } from "../env";
 import { BACKENDS, type Backend, type BackendSample, type BackendSummary } from "../cutover/metrics-model";
-import { ANALYSED_PHASES, applyPatch, INITIAL_CUTOVER, rolledBack, type CutoverPatch, type CutoverState, type PatchOutcome } from "../cutover/state";
+import { ANALYSED_PHASES, applyPatch, INITIAL_CUTOVER, rolledBack, type CutoverPatch, type CutoverState } from "../cutover/state";
+import { refuse, type Outcome } from "../lib/outcome";
 import { judge, type Verdict } from "./analysis";
+import type { AuditOutbox } from "./audit-outbox";
 import { RequestMetrics } from "./request-metrics";
 
 /** How often the alarm re-judges the new backend while the cutover is being watched. */
@@ -11,45 +11,50 @@ export const ANALYSIS_INTERVAL_MS = 5_000;
 /**
  * The cutover half of the coordinator: the one authoritative cutover state, the request metrics
  * the gates flush, and the analysis that rolls back (or walks a canary plan forward) on its own.
+ * Every change is committed with its audit entry (AuditOutbox) in one transaction.
  */
 export class CutoverControl {
   readonly #metrics: RequestMetrics;
 
   constructor(
-    private readonly sql: SqlStorage,
-    private readonly env: Env,
+    private readonly storage: DurableObjectStorage,
+    private readonly audit: AuditOutbox,
   ) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS cutover_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)`);
-    this.#metrics = new RequestMetrics(sql);
+    this.#metrics = new RequestMetrics(storage.sql);
   }
 
   state(): CutoverState {
-    const row = this.sql.exec<{ state: string }>(`SELECT state FROM cutover_state WHERE id = 1`).toArray()[0];
+    const row = this.storage.sql.exec<{ state: string }>(`SELECT state FROM cutover_state WHERE id = 1`).toArray()[0];
     return row ? (JSON.parse(row.state) as CutoverState) : structuredClone(INITIAL_CUTOVER);
   }
 
-  async update(patch: CutoverPatch, actor: string, now: number): Promise<PatchOutcome> {
+  /** Whether the analysis watches the new backend in the current phase. */
+  watched(): boolean {
+    return ANALYSED_PHASES.includes(this.state().phase);
+  }
+
+  update(patch: CutoverPatch, actor: string, now: number): Outcome<CutoverState> {
     const current = this.state();
     const outcome = applyPatch(current, patch, actor, now);
-    if (outcome.ok) await this.#commit(current, outcome.state, actor, "cutover.update", { patch });
+    if (outcome.ok) this.#commit(current, outcome.value, actor, "cutover.update", { patch }, now);
     return outcome;
   }
 
-  async rollback(actor: string, reason: string, evidence: unknown, now: number): Promise<CutoverState> {
+  rollback(actor: string, reason: string, evidence: unknown, now: number): Outcome<CutoverState> {
     const current = this.state();
-    if (current.phase === "complete") throw new Error("the cutover is complete; there is no legacy side to roll back to");
+    if (current.phase === "complete") return refuse(409, "the cutover is complete; there is no legacy side to roll back to", "phase");
     const next = rolledBack(current, actor, now);
-    await this.#commit(current, next, actor, "cutover.rollback", { reason, evidence });
-    return next;
+    this.#commit(current, next, actor, "cutover.rollback", { reason, evidence }, now);
+    return { ok: true, value: next };
   }
 
-  /** Stores a batch of gate metrics; while the cutover is watched, judges at once. */
-  async record(samples: readonly BackendSample[], now: number): Promise<void> {
+  /** Stores a batch of gate metrics. */
+  record(samples: readonly BackendSample[], now: number): void {
     this.#metrics.record(samples, now);
-    if (ANALYSED_PHASES.includes(this.state().phase)) await this.evaluate(now);
   }
 
-  report(windowSeconds: number, now: number): Record<Backend, BackendSummary> {
+  /** Each backend's totals over the last `windowSeconds`, whatever the state version. */
+  metricsReport(windowSeconds: number, now: number): Record<Backend, BackendSummary> {
     const since = now - windowSeconds * 1000;
     return Object.fromEntries(BACKENDS.map((b) => [b, this.#metrics.summary(b, since)])) as Record<Backend, BackendSummary>;
   }
@@ -58,24 +63,25 @@ export class CutoverControl {
    * Judges the new backend over the window, counting only requests served under the state in force
    * (its version), and rolls back or advances the plan. Returns when it wants to judge again.
    */
-  async evaluate(now: number): Promise<number | null> {
+  evaluate(now: number): number | null {
     const state = this.state();
     if (!ANALYSED_PHASES.includes(state.phase)) return null;
     const { thresholds } = state;
     const verdict = judge(this.#metrics.summary("workers", now - thresholds.windowSeconds * 1000, state.version), thresholds);
     if (verdict.kind === "unhealthy") {
-      await this.rollback("analysis", verdict.reason, { ...verdict.summary, thresholds, percent: state.percent }, now);
+      this.rollback("analysis", verdict.reason, { ...verdict.summary, thresholds, percent: state.percent }, now);
       return null;
     }
     if (state.plan) {
       const stepEnds = state.plan.stepStartedAt + state.plan.holdSeconds * 1000;
-      if (verdict.kind === "healthy" && now >= stepEnds) await this.#advance(state, verdict, now);
+      if (verdict.kind === "healthy" && now >= stepEnds) this.#advancePlan(state, verdict, now);
       else return Math.min(now + ANALYSIS_INTERVAL_MS, Math.max(stepEnds, now + 100));
     }
     return now + ANALYSIS_INTERVAL_MS;
   }
 
-  async #advance(state: CutoverState, verdict: Extract<Verdict, { kind: "healthy" }>, now: number): Promise<void> {
+  /** The plan's next step (or its end, after the last), on a healthy verdict at the end of a hold. */
+  #advancePlan(state: CutoverState, verdict: Extract<Verdict, { kind: "healthy" }>, now: number): void {
     const plan = state.plan!;
     const last = plan.index + 1 >= plan.steps.length;
     const next: CutoverState = structuredClone(state);
@@ -88,12 +94,14 @@ export class CutoverControl {
     next.version = state.version + 1;
     next.updatedAt = new Date(now).toISOString();
     next.updatedBy = "analysis";
-    await this.#commit(state, next, "analysis", last ? "cutover.plan_complete" : "cutover.advance", { evidence: verdict.summary });
+    this.#commit(state, next, "analysis", last ? "cutover.plan_complete" : "cutover.advance", { evidence: verdict.summary }, now);
   }
 
-  async #commit(from: CutoverState, to: CutoverState, actor: string, action: string, extra: Record<string, unknown>): Promise<void> {
-    this.sql.exec(`INSERT INTO cutover_state (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, JSON.stringify(to));
-    await audit(this.env, { actor, action, target: "cutover", details: { ...extra, version: to.version, ...changes(from, to) } });
+  #commit(from: CutoverState, to: CutoverState, actor: string, action: string, extra: Record<string, unknown>, now: number): void {
+    this.storage.transactionSync(() => {
+      this.storage.sql.exec(`INSERT INTO cutover_state (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, JSON.stringify(to));
+      this.audit.add({ actor, action, target: "cutover", details: { ...extra, version: to.version, ...changes(from, to) } }, now);
+    });
   }
 }
 

@@ -33,12 +33,12 @@ export function upsertFilter(db: D1Database, f: FilterRow): D1PreparedStatement 
 }
 
 /** Ids (of `table`, column `id`) among `ids` that exist, in chunks within D1's bound-parameter limit. */
-export async function existingIds<T extends number | string>(db: D1Database, table: "users" | "files", ids: readonly T[], where = ""): Promise<Set<T>> {
+export async function existingIds<T extends number | string>(db: D1Database, table: "users" | "files", ids: readonly T[]): Promise<Set<T>> {
   const found = new Set<T>();
   const unique = [...new Set(ids)];
   for (const chunk of idChunks(unique)) {
     const rows = await db
-      .prepare(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(", ")}) ${where}`)
+      .prepare(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(", ")})`)
       .bind(...chunk)
       .all<{ id: T }>();
     for (const row of rows.results) found.add(row.id);

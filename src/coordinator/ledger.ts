@@ -134,7 +134,7 @@ export class Ledger {
       )
       .toArray();
     for (const item of expired) {
-      this.#retryOrFail(jobId, item.file_id, item.attempts, "timeout", "lease expired before the consumer reported", now, settings, "leased");
+      this.#retryOrFail(jobId, item.file_id, item.attempts, "timeout", "lease expired before the consumer reported", now, settings);
     }
     return expired.length;
   }
@@ -159,31 +159,22 @@ export class Ledger {
       .exec<{ attempts: number }>(`SELECT attempts FROM items WHERE job_id = ? AND file_id = ? AND state = 'leased'`, report.jobId, report.fileId)
       .toArray()[0];
     if (!current || current.attempts !== report.attempt) return false;
-    return this.#retryOrFail(report.jobId, report.fileId, current.attempts, report.reason, report.detail, now, settings, "leased");
+    return this.#retryOrFail(report.jobId, report.fileId, current.attempts, report.reason, report.detail, now, settings);
   }
 
-  #retryOrFail(
-    jobId: string,
-    fileId: string,
-    attempts: number,
-    reason: FailureReason,
-    detail: string,
-    now: number,
-    settings: JobSettings,
-    fromState: ItemState,
-  ): boolean {
+  /** Settles a leased item's failed attempt: back to pending with backoff while transient and attempts remain, else failed. */
+  #retryOrFail(jobId: string, fileId: string, attempts: number, reason: FailureReason, detail: string, now: number, settings: JobSettings): boolean {
     const retry = TRANSIENT_REASONS.has(reason) && attempts < settings.maxAttempts;
     return (
       this.sql.exec(
         `UPDATE items SET state = ?, not_before = ?, lease_until = NULL, error = ?, detail = ?
-         WHERE job_id = ? AND file_id = ? AND state = ?`,
+         WHERE job_id = ? AND file_id = ? AND state = 'leased'`,
         retry ? "pending" : "failed",
         retry ? now + backoffMs(attempts, settings) : 0,
         reason,
         detail.slice(0, 500),
         jobId,
         fileId,
-        fromState,
       ).rowsWritten > 0
     );
   }
@@ -198,18 +189,16 @@ export class Ledger {
     );
   }
 
-  /** Failed items that a retry can fix go back to pending with fresh attempts. */
-  requeueFailed(jobId: string): { requeued: number; kept: number } {
+  /** Failed items that a retry can fix go back to pending with fresh attempts; returns how many. */
+  requeueFailed(jobId: string): number {
     const placeholders = EXPORT_REASONS.map(() => "?").join(", ");
     // Counted with RETURNING: rowsWritten also counts index rows.
-    const requeued = this.sql.exec(
+    return this.sql.exec(
       `UPDATE items SET state = 'pending', attempts = 0, not_before = 0, error = NULL, detail = NULL
        WHERE job_id = ? AND state = 'failed' AND error NOT IN (${placeholders}) RETURNING file_id`,
       jobId,
       ...EXPORT_REASONS,
     ).toArray().length;
-    const kept = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'failed'`, jobId).one().n;
-    return { requeued, kept };
   }
 
   /** The earliest lease expiry and the earliest moment a pending item becomes ready. */

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { HttpError } from "../lib/http";
 
 export const JOB_KINDS = ["full", "delta", "verify"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -79,13 +78,4 @@ export interface Failure {
   reason: string;
   detail: string | null;
   attempts: number;
-}
-
-/** Coordinator answers for operator calls: a value, or an HTTP-shaped refusal. */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; status: 400 | 404 | 409; error: string; field?: string };
-
-/** The value of an outcome, or the HttpError its refusal becomes. */
-export function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw new HttpError(outcome.status, outcome.error, outcome.field);
 }

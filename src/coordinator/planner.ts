@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import type { FileRecord } from "../copy/messages";
 import { CsvRecordTooLargeError, csvRecordBatches, type CsvRecord } from "../lib/csv";
-import { decodeRow, exportObjectKey, missingColumns, type ExportTable, type FileRow } from "../legacy/export-contract";
+import { decodeRow, exportObjectKey, missingColumns, type ExportRow, type ExportTable, type FileRow } from "../legacy/export-contract";
 import { relativeMediaPath, uploadKey } from "../legacy/paths";
 import { runIsolated } from "../lib/d1";
 import { existingIds, upsertFilter, upsertUser } from "./d1-import";
@@ -87,22 +87,30 @@ function nextTable(table: ExportTable): PlanCursor {
 
 async function importRecords(ctx: PlanContext, table: ExportTable, header: string[], records: CsvRecord[], counters: JobCounters, knownUsers: Set<number>) {
   const { ledger, job, env } = ctx;
-  const valid: { record: CsvRecord; row: any }[] = [];
-  for (const record of records) {
-    const decoded = record.error ? { ok: false as const, error: record.error } : decodeRow(table, header, record.fields);
-    if (decoded.ok) valid.push({ record, row: decoded.row });
-    else ledger.recordRowError(job.id, table, record.line, decoded.error);
-  }
-  if (table === "files") return planFiles(ctx, valid, knownUsers);
-  const statements = valid.map(({ row }) => (table === "users" ? upsertUser(env.DB, row) : upsertFilter(env.DB, row)));
-  const outcomes = await runIsolated(env.DB, statements);
+  if (table === "files") return planFiles(ctx, decodeRecords(ctx, "files", header, records), knownUsers);
+  const upserts =
+    table === "users"
+      ? decodeRecords(ctx, "users", header, records).map(({ record, row }) => ({ record, statement: upsertUser(env.DB, row) }))
+      : decodeRecords(ctx, "filters", header, records).map(({ record, row }) => ({ record, statement: upsertFilter(env.DB, row) }));
+  const outcomes = await runIsolated(env.DB, upserts.map((u) => u.statement));
   outcomes.forEach((outcome, i) => {
-    const { record } = valid[i]!;
+    const { record } = upserts[i]!;
     if (!outcome.ok) ledger.recordRowError(job.id, table, record.line, outcome.error);
     else if (outcome.changes === 0) ledger.recordRowError(job.id, table, record.line, "id is held by a row created in the new app");
     else if (table === "users") counters.usersMigrated++;
     else counters.filtersMigrated++;
   });
+}
+
+/** The records that decode as rows of `table`; each that does not is recorded as a row error. */
+function decodeRecords<T extends ExportTable>(ctx: PlanContext, table: T, header: string[], records: CsvRecord[]): { record: CsvRecord; row: ExportRow<T> }[] {
+  const valid: { record: CsvRecord; row: ExportRow<T> }[] = [];
+  for (const record of records) {
+    const decoded = record.error ? { ok: false as const, error: record.error } : decodeRow(table, header, record.fields);
+    if (decoded.ok) valid.push({ record, row: decoded.row });
+    else ctx.ledger.recordRowError(ctx.job.id, table, record.line, decoded.error);
+  }
+  return valid;
 }
 
 async function planFiles(ctx: PlanContext, rows: { record: CsvRecord; row: FileRow }[], knownUsers: Set<number>) {

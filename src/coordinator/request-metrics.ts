@@ -5,20 +5,9 @@ import type { Backend, BackendSample, BackendSummary } from "../cutover/metrics-
 const WINDOW_MS = 1_000;
 const RETENTION_MS = 60 * 60 * 1000;
 
-/** The coordinator's store of request metrics flushed by the gates, in 1-second windows. */
+/** The coordinator's store of request metrics flushed by the gates, in 1-second windows (table in schema.ts). */
 export class RequestMetrics {
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec(`CREATE TABLE IF NOT EXISTS request_metrics (
-      window_start INTEGER NOT NULL,
-      backend      TEXT    NOT NULL,
-      version      INTEGER NOT NULL,
-      requests     INTEGER NOT NULL,
-      errors       INTEGER NOT NULL,
-      histogram    TEXT    NOT NULL,
-      flushes      INTEGER NOT NULL,
-      PRIMARY KEY (window_start, backend, version)
-    )`);
-  }
+  constructor(private readonly sql: SqlStorage) {}
 
   record(samples: readonly BackendSample[], now: number): void {
     const windowStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;

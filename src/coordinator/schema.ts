@@ -1,5 +1,7 @@
-/** The coordinator's own SQLite schema; created (idempotently) in the Durable Object's constructor. */
-export const COORDINATOR_SCHEMA = `
+import type { Migration } from "../lib/do-migrations";
+
+/** Migration 1: the schema as it stood before it was versioned (ledger, cutover state, request metrics). */
+const INITIAL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
   id          TEXT PRIMARY KEY,
   kind        TEXT NOT NULL,
@@ -64,10 +66,6 @@ CREATE TRIGGER IF NOT EXISTS item_totals_delete AFTER DELETE ON items BEGIN
   UPDATE item_totals SET n = n - 1, bytes = bytes - coalesce(OLD.bytes, 0), known_bytes = known_bytes - coalesce(OLD.bytes, OLD.expected_size, 0)
   WHERE job_id = OLD.job_id AND state = OLD.state;
 END;
--- A ledger from before item_totals existed gets its totals once.
-INSERT INTO item_totals (job_id, state, n, bytes, known_bytes)
-  SELECT job_id, state, count(*), coalesce(sum(bytes), 0), coalesce(sum(coalesce(bytes, expected_size)), 0) FROM items
-  WHERE NOT EXISTS (SELECT 1 FROM item_totals) GROUP BY job_id, state;
 
 CREATE TABLE IF NOT EXISTS row_errors (
   job_id       TEXT NOT NULL,
@@ -76,4 +74,58 @@ CREATE TABLE IF NOT EXISTS row_errors (
   error        TEXT NOT NULL,
   PRIMARY KEY (job_id, export_table, line)
 );
+
+CREATE TABLE IF NOT EXISTS cutover_state (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+
+CREATE TABLE IF NOT EXISTS request_metrics (
+  window_start INTEGER NOT NULL,
+  backend      TEXT    NOT NULL,
+  version      INTEGER NOT NULL,
+  requests     INTEGER NOT NULL,
+  errors       INTEGER NOT NULL,
+  histogram    TEXT    NOT NULL,
+  flushes      INTEGER NOT NULL,
+  PRIMARY KEY (window_start, backend, version)
+);
 `;
+
+/**
+ * The MigrationCoordinator's SQLite schema, in order (see lib/do-migrations.ts). Append; never edit
+ * a migration that has been deployed.
+ */
+export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: "jobs, items and their totals, row errors, cutover state, request metrics", sql: INITIAL_SCHEMA },
+  {
+    version: 2,
+    description: "item totals counted from the items (a ledger from before item_totals has none)",
+    sql: `
+      DELETE FROM item_totals;
+      INSERT INTO item_totals (job_id, state, n, bytes, known_bytes)
+        SELECT job_id, state, count(*), coalesce(sum(bytes), 0), coalesce(sum(coalesce(bytes, expected_size)), 0) FROM items GROUP BY job_id, state;`,
+  },
+  {
+    version: 3,
+    description: "wake-ups per reason (coordinator/wakeups.ts)",
+    // An object upgraded with its alarm set runs every reason once at that alarm, which re-plans each.
+    sql: `
+      CREATE TABLE IF NOT EXISTS wakeups (
+        reason   TEXT PRIMARY KEY,
+        at       INTEGER,                    -- when it wants to run (ms); NULL: not until asked
+        failures INTEGER NOT NULL DEFAULT 0  -- its runs that threw, in a row
+      );
+      INSERT OR IGNORE INTO wakeups (reason, at) VALUES ('job', 0), ('cutover', 0);`,
+  },
+  {
+    version: 4,
+    description: "audit entries waiting for D1 (coordinator/audit-outbox.ts)",
+    sql: `
+      CREATE TABLE IF NOT EXISTS audit_outbox (
+        id         INTEGER PRIMARY KEY,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        target     TEXT,
+        details    TEXT NOT NULL,
+        created_at TEXT NOT NULL               -- ISO 8601, as D1 audit_logs holds it
+      );`,
+  },
+];

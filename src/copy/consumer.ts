@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
-import { existingFileChecksums } from "../coordinator/reconcile";
+import { existingFileChecksums } from "./existing-checksums";
 import { Semaphore } from "../lib/concurrency";
 import { copyFile, type ItemOutcome } from "./copy-file";
 import { recordCopies } from "./record-copies";
@@ -51,7 +51,7 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
       if (body.kind === "copy") outcomes = await recordCopies(env, body.items, outcomes);
       const reports = items.map((item, i) => toReport(body.jobId, item, outcomes[i]!));
       try {
-        await stub.report(reports);
+        await stub.receiveReports(reports);
         message.ack();
       } catch (e) {
         console.error(`reporting message ${message.id} failed; it will be redelivered:`, e);
@@ -64,6 +64,6 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
 function toReport(jobId: string, item: { fileId: string; attempt: number }, outcome: ItemOutcome): ItemReport {
   const base = { jobId, fileId: item.fileId, attempt: item.attempt };
   return outcome.ok
-    ? { ...base, outcome: "done", bytes: outcome.bytes, sha256: outcome.sha256, wrote: outcome.wrote }
+    ? { ...base, outcome: "done", bytes: outcome.bytes, sha256: outcome.sha256 }
     : { ...base, outcome: "failed", reason: outcome.reason, detail: outcome.detail };
 }

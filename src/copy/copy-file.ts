@@ -6,7 +6,7 @@ import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./co
 import type { CopyItem, FailureReason } from "./messages";
 import { openR2Sink, type R2Sink } from "./r2-writer";
 
-export type ItemOutcome = { ok: true; bytes: number; sha256: string; wrote: boolean; copy?: TapResult } | { ok: false; reason: FailureReason; detail: string };
+export type ItemOutcome = { ok: true; bytes: number; sha256: string; copy?: TapResult } | { ok: false; reason: FailureReason; detail: string };
 
 /** What D1 already says about a file, if it was copied before. */
 export interface KnownCopy {
@@ -38,7 +38,7 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
     if (known && existing && existing.size === known.size) {
       const check = await download(url, item, limit, timeoutMs, null, { md5: true });
       const same = check.result.sha256 === known.checksum && check.result.bytes === known.size && check.result.md5 === existing.etag;
-      if (same) return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, wrote: false, copy: check.result };
+      if (same) return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, copy: check.result };
     }
     const copied = await download(url, item, limit, timeoutMs, (length) =>
       openR2Sink(env.FILES, item.r2Key, length, {
@@ -46,7 +46,7 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
         customMetadata: { fileId: item.fileId, legacyId: String(item.record.legacyId) },
       }),
     );
-    return { ok: true, bytes: copied.result.bytes, sha256: copied.result.sha256, wrote: true, copy: copied.result };
+    return { ok: true, bytes: copied.result.bytes, sha256: copied.result.sha256, copy: copied.result };
   } catch (e) {
     if (e instanceof ItemFailure) return { ok: false, reason: e.reason, detail: e.message };
     return { ok: false, reason: "storage", detail: e instanceof Error ? e.message : String(e) };

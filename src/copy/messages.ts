@@ -71,5 +71,5 @@ export const TRANSIENT_REASONS: ReadonlySet<FailureReason> = new Set([
 ]);
 
 export type ItemReport =
-  | { jobId: string; fileId: string; attempt: number; outcome: "done"; bytes: number; sha256: string; wrote: boolean }
+  | { jobId: string; fileId: string; attempt: number; outcome: "done"; bytes: number; sha256: string }
   | { jobId: string; fileId: string; attempt: number; outcome: "failed"; reason: FailureReason; detail: string };

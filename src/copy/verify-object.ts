@@ -24,5 +24,5 @@ export async function verifyObject(bucket: R2Bucket, item: VerifyItem): Promise<
   }
   const { bytes, sha256 } = await tap.result();
   if (sha256 !== item.sha256) return { ok: false, reason: "checksum_mismatch", detail: `R2 object hashes to ${sha256}, D1 says ${item.sha256}` };
-  return { ok: true, bytes, sha256, wrote: false };
+  return { ok: true, bytes, sha256 };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { refuse, type Outcome } from "../lib/outcome";
 
 /**
  * The cutover state: owned by the MigrationCoordinator, changed only through the operator API (or
@@ -107,14 +108,12 @@ export const INITIAL_CUTOVER: CutoverState = {
   updatedBy: "initial",
 };
 
-export type PatchOutcome = { ok: true; state: CutoverState } | { ok: false; status: 400 | 409; error: string; field: string };
-
 /**
  * Applies an operator's change. Without an explicit phase, the phase follows the change: maintenance
  * on → maintenance; otherwise the percent decides (0 legacy, 100 cutover, between canary).
  */
-export function applyPatch(current: CutoverState, patch: CutoverPatch, actor: string, now: number): PatchOutcome {
-  if (current.phase === "complete") return { ok: false, status: 409, error: "the cutover is complete; nothing can change", field: "phase" };
+export function applyPatch(current: CutoverState, patch: CutoverPatch, actor: string, now: number): Outcome<CutoverState> {
+  if (current.phase === "complete") return refuse(409, "the cutover is complete; nothing can change", "phase");
   const next: CutoverState = structuredClone(current);
   if (patch.percent !== undefined) next.percent = patch.percent;
   if (patch.maintenance) next.maintenance = { ...next.maintenance, ...definedOnly(patch.maintenance) };
@@ -128,16 +127,16 @@ export function applyPatch(current: CutoverState, patch: CutoverPatch, actor: st
   }
   const phase = patch.phase ?? derivedPhase(current, next);
   if (!canMove(current.phase, phase)) {
-    return { ok: false, status: 409, error: `cannot move from phase ${current.phase} to ${phase}`, field: "phase" };
+    return refuse(409, `cannot move from phase ${current.phase} to ${phase}`, "phase");
   }
   if (phase === "complete" && (next.percent !== 100 || next.maintenance.enabled)) {
-    return { ok: false, status: 409, error: "complete needs percent 100 and maintenance off", field: "phase" };
+    return refuse(409, "complete needs percent 100 and maintenance off", "phase");
   }
   next.phase = phase;
   next.version = current.version + 1;
   next.updatedAt = new Date(now).toISOString();
   next.updatedBy = actor;
-  return { ok: true, state: next };
+  return { ok: true, value: next };
 }
 
 function derivedPhase(current: CutoverState, next: CutoverState): Phase {

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { coordinator } from "../../src/env";
-import { COORDINATOR_SCHEMA } from "../../src/coordinator/schema";
+import { COORDINATOR_MIGRATIONS } from "../../src/coordinator/schema";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Failure } from "../../src/coordinator/model";
 import { uploadKey } from "../../src/legacy/paths";
@@ -68,7 +68,7 @@ describe("a full job against a faulty legacy origin", () => {
     }
 
     // After leases, retries, failures and a requeue, the triggered totals still equal a scan of
-    // the items; and a ledger that predates them (no totals) gets them from the schema's backfill.
+    // the items; and a ledger that predates them (no totals) gets them from migration 2.
     await runInDurableObject(coordinator(env), (_instance, state) => {
       const sql = state.storage.sql;
       const scan = () =>
@@ -77,7 +77,7 @@ describe("a full job against a faulty legacy origin", () => {
       expect(scan().length).toBeGreaterThan(0);
       expect(totals()).toEqual(scan());
       sql.exec(`DELETE FROM item_totals`);
-      sql.exec(COORDINATOR_SCHEMA);
+      sql.exec(COORDINATOR_MIGRATIONS[1]!.sql);
       expect(totals()).toEqual(scan());
     });
   });

@@ -7,7 +7,7 @@ import { coordinator } from "../../src/env";
 import worker from "../../src/index";
 import { uploadKey } from "../../src/legacy/paths";
 import { exportCsv, toCsv, type Corpus } from "../legacy-origin/corpus";
-import { adminJson, clearFaults, corpus, fastRetries, originStats, putExport, resetOriginStats, setFaults, sha256Hex, startJob, uploadCorpusExports, waitForJob } from "../helpers";
+import { adminJson, clearFaults, corpus, fastRetries, jobOf, originStats, ownCoordinator, putExport, resetOriginStats, setFaults, sha256Hex, startJob, uploadCorpusExports, waitForJob, wakeByHand } from "../helpers";
 
 afterEach(clearFaults);
 
@@ -96,8 +96,9 @@ describe("the coordinator survives eviction, lost consumers and duplicates", () 
   it("ignores duplicate deliveries, duplicate reports and repeated alarms", async () => {
     const legacy = await corpus();
     const file = legacy.files.find((f) => !f.oversize && f.size > 1000)!;
-    const { body: jobs } = await adminJson("/admin/jobs");
-    const jobId: string = jobs.jobs[0].id;
+    await uploadCorpusExports("duplicates");
+    const jobId = await startJob({ kind: "full", exportSet: "duplicates", settings: fastRetries });
+    expect((await waitForJob(jobId)).state).toBe("completed");
     const before = (await adminJson(`/admin/jobs/${jobId}`)).body;
     const uploaded = (await env.FILES.head(uploadKey(file.userId, file.fileId)))!.uploaded.getTime();
     const filesBefore = await d1Count("files");
@@ -131,10 +132,10 @@ describe("the coordinator survives eviction, lost consumers and duplicates", () 
     }
 
     const stub = coordinator(env);
-    const report = { jobId, fileId: file.fileId, attempt: 1, outcome: "done" as const, bytes: file.size, sha256: file.sha256, wrote: false };
-    expect(await stub.report([report, report])).toEqual({ applied: 0 });
+    const report = { jobId, fileId: file.fileId, attempt: 1, outcome: "done" as const, bytes: file.size, sha256: file.sha256 };
+    expect(await stub.receiveReports([report, report])).toEqual({ applied: 0 });
     const failed = { jobId, fileId: file.fileId, attempt: 1, outcome: "failed" as const, reason: "http_5xx" as const, detail: "late" };
-    expect(await stub.report([failed])).toEqual({ applied: 0 });
+    expect(await stub.receiveReports([failed])).toEqual({ applied: 0 });
     await runInDurableObject(stub, async (instance: MigrationCoordinator) => {
       for (let i = 0; i < 3; i++) await instance.alarm();
     });
@@ -146,35 +147,71 @@ describe("the coordinator survives eviction, lost consumers and duplicates", () 
   });
 });
 
-describe("a step that keeps throwing", () => {
-  it("is retried by the coordinator's own heartbeat, then fails the job with the error", async () => {
-    await putExport("doomed", "users", "id,username,email,password,first_name,last_name,date_joined,last_login,is_active,is_staff,is_superuser\n");
-    await putExport("doomed", "files", "id,user_id,file_id,file_name,file_path,uploaded_at,system_tags,user_tags,metadata\n1,1,00000000-0000-4000-8000-000000000001,a.csv,/app/media/a.csv,2024-01-01 00:00:00+00,{},{},{}\n");
-    const stub = coordinator(env);
+const DOOMED_FILES = "id,user_id,file_id,file_name,file_path,uploaded_at,system_tags,user_tags,metadata\n1,1,00000000-0000-4000-8000-000000000001,a.csv,/app/media/a.csv,2024-01-01 00:00:00+00,{},{},{}\n";
+
+/** A full job in `stub` whose planning throws from its files table on (D1 has no users table), driven by hand. */
+async function withDoomedJob(stub: DurableObjectStub<MigrationCoordinator>, body: (id: string) => Promise<void>): Promise<void> {
+  await putExport("doomed", "users", "id,username,email,password,first_name,last_name,date_joined,last_login,is_active,is_staff,is_superuser\n");
+  await putExport("doomed", "files", DOOMED_FILES);
+  // Make every planning step throw: the users table disappears from D1.
+  await env.DB.exec("ALTER TABLE users RENAME TO users_gone");
+  try {
     const id = await runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
-      // Make every planning step throw: the users table disappears from D1.
-      await env.DB.exec("ALTER TABLE users RENAME TO users_gone");
-      const created = await instance.createJob({ kind: "full", exportSet: "doomed" });
+      const created = await instance.createJob({ kind: "full", exportSet: "doomed" }, "test");
       await state.storage.deleteAlarm();
       if (!created.ok) throw new Error(created.error);
       return created.value.id;
     });
-    try {
+    await body(id);
+  } finally {
+    await env.DB.exec("ALTER TABLE users_gone RENAME TO users");
+  }
+}
+
+function storedStepFailures(stub: DurableObjectStub<MigrationCoordinator>): Promise<number> {
+  return runInDurableObject(stub, (_instance: MigrationCoordinator, state) => state.storage.sql.exec<{ failures: number }>(`SELECT failures FROM wakeups WHERE reason = 'job'`).one().failures);
+}
+
+describe("a step that keeps throwing", () => {
+  it("is retried by the coordinator's own heartbeat, then fails the job with the error", async () => {
+    const stub = ownCoordinator("doomed");
+    await withDoomedJob(stub, async (id) => {
       let retriesArmed = 0;
       for (let step = 0; step < 20; step++) {
-        await runInDurableObject(stub, (instance: MigrationCoordinator) => instance.alarm());
-        const alarm = await runInDurableObject(stub, (_i: MigrationCoordinator, state) => state.storage.getAlarm());
+        const alarm = await wakeByHand(stub);
         if (alarm !== null && alarm > Date.now() + 4_000) retriesArmed++;
-        await runInDurableObject(stub, (_i: MigrationCoordinator, state) => state.storage.deleteAlarm());
-        if ((await adminJson(`/admin/jobs/${id}`)).body.state === "failed") break;
+        if ((await jobOf(stub, id)).state === "failed") break;
       }
       // Planning users (empty) and filters (absent) succeed; planning files then fails ten times.
       expect(retriesArmed).toBe(9);
-      const job = (await adminJson(`/admin/jobs/${id}`)).body;
+      const job = await jobOf(stub, id);
       expect(job.state).toBe("failed");
       expect(job.error).toMatch(/^step failed 10 times in a row: .*users/);
-    } finally {
-      await env.DB.exec("ALTER TABLE users_gone RENAME TO users");
-    }
+    });
+  });
+
+  it("counts its failures in storage: an eviction midway does not start the count again", async () => {
+    const stub = ownCoordinator("doomed-evicted");
+    await withDoomedJob(stub, async (id) => {
+      let retriesArmed = 0;
+      let evicted = false;
+      for (let step = 0; step < 30; step++) {
+        const alarm = await wakeByHand(stub);
+        if (alarm !== null && alarm > Date.now() + 4_000) retriesArmed++;
+        if (retriesArmed === 5 && !evicted) {
+          expect(await storedStepFailures(stub)).toBe(5);
+          await evictDurableObject(stub);
+          evicted = true;
+          expect(await storedStepFailures(stub)).toBe(5);
+        }
+        if ((await jobOf(stub, id)).state === "failed") break;
+      }
+      expect(evicted).toBe(true);
+      expect(retriesArmed).toBe(9);
+      const job = await jobOf(stub, id);
+      expect(job.state).toBe("failed");
+      expect(job.error).toMatch(/^step failed 10 times in a row: .*users/);
+      expect(await storedStepFailures(stub)).toBe(0);
+    });
   });
 });

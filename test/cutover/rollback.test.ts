@@ -1,11 +1,14 @@
 import { createExecutionContext, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { coordinator } from "../../src/env";
 import { Gate } from "../../src/cutover/gate";
 import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
-import { adminJson, afterCacheTtl, patchCutover, postJson, worker } from "../helpers";
+import { adminJson, afterCacheTtl, patchCutover, postJson, resetPrimaryCoordinator, worker } from "../helpers";
+
+// The gate and the operator API use the "primary" coordinator: each test starts it afresh.
+beforeEach(resetPrimaryCoordinator);
 
 /** A gate in front of a "new app" that answers with `status`, flushing metrics every 25 requests. */
 function gateWithApp(status: number) {
@@ -37,8 +40,12 @@ describe("analysis and automatic rollback", () => {
   });
 
   it("rolls back on an error storm from the new backend: percent 0, phase rolled_back, audited with the numbers", async () => {
+    expect((await patchCutover({ percent: 100, thresholds: { minRequests: 60, errorRate: 0.05, windowSeconds: 60 } })).body.phase).toBe("cutover");
     const gate = gateWithApp(503);
-    await hit(gate, 25);
+    // Judged at each flush (every 25): 25 and 50 requests are too few, 75 are enough.
+    await hit(gate, 50);
+    expect((await adminJson("/admin/cutover")).body).toMatchObject({ phase: "cutover", percent: 100 });
+    await hit(gate, 25, 50);
     const { body } = await adminJson("/admin/cutover");
     expect(body).toMatchObject({ phase: "rolled_back", percent: 0, updatedBy: "analysis" });
     const rollback = body.history.find((h: any) => h.action === "cutover.rollback");
@@ -117,5 +124,23 @@ describe("the cutover operator API", () => {
     expect(res).toMatchObject({ status: 200, body: { phase: "rolled_back", percent: 0 } });
     const latest = (await adminJson("/admin/cutover")).body.history[0];
     expect(latest).toMatchObject({ action: "cutover.rollback", actor: "admin@local", details: { reason: "customer reports", from: { percent: 20 }, to: { percent: 0 } } });
+  });
+
+  it("answers a rollback that committed with its state even when D1 cannot take the audit entry, which follows later", async () => {
+    await patchCutover({ percent: 20 });
+    await env.DB.exec("ALTER TABLE audit_logs RENAME TO audit_logs_away");
+    let res: { status: number; body: any };
+    try {
+      res = await postJson("/admin/cutover/rollback", { reason: "audit store down" });
+    } finally {
+      await env.DB.exec("ALTER TABLE audit_logs_away RENAME TO audit_logs");
+    }
+    expect(res).toMatchObject({ status: 200, body: { phase: "rolled_back", percent: 0 } });
+    expect(await coordinator(env).getCutover()).toMatchObject({ phase: "rolled_back", percent: 0 });
+    const entry = async () => (await adminJson("/admin/cutover")).body.history.find((h: any) => h.details.reason === "audit store down");
+    expect(await entry()).toBeUndefined();
+    // The entry waits in the coordinator's outbox until a wake-up for it (the earliest or the next one).
+    for (let i = 0; i < 3 && !(await entry()); i++) await runDurableObjectAlarm(coordinator(env));
+    expect(await entry()).toMatchObject({ action: "cutover.rollback", actor: "admin@local", details: { from: { percent: 20 }, to: { percent: 0 } } });
   });
 });

@@ -6,18 +6,18 @@ const patch = (state: CutoverState, body: unknown) => applyPatch(state, cutoverP
 describe("cutover state changes", () => {
   it("derives the phase from the change and bumps the version", () => {
     const canary = patch(INITIAL_CUTOVER, { percent: 12.5 });
-    expect(canary).toMatchObject({ ok: true, state: { phase: "canary", percent: 12.5, version: 1, updatedBy: "tester" } });
+    expect(canary).toMatchObject({ ok: true, value: { phase: "canary", percent: 12.5, version: 1, updatedBy: "tester" } });
     if (!canary.ok) return;
-    const maintenance = patch(canary.state, { maintenance: { enabled: true, message: "syncing" } });
-    expect(maintenance).toMatchObject({ ok: true, state: { phase: "maintenance", maintenance: { enabled: true, message: "syncing", retryAfterSeconds: 120 } } });
+    const maintenance = patch(canary.value, { maintenance: { enabled: true, message: "syncing" } });
+    expect(maintenance).toMatchObject({ ok: true, value: { phase: "maintenance", maintenance: { enabled: true, message: "syncing", retryAfterSeconds: 120 } } });
     if (!maintenance.ok) return;
-    const full = patch(maintenance.state, { maintenance: { enabled: false }, percent: 100 });
-    expect(full).toMatchObject({ ok: true, state: { phase: "cutover", percent: 100, version: 3 } });
+    const full = patch(maintenance.value, { maintenance: { enabled: false }, percent: 100 });
+    expect(full).toMatchObject({ ok: true, value: { phase: "cutover", percent: 100, version: 3 } });
     if (!full.ok) return;
-    const done = patch(full.state, { phase: "complete" });
-    expect(done).toMatchObject({ ok: true, state: { phase: "complete" } });
+    const done = patch(full.value, { phase: "complete" });
+    expect(done).toMatchObject({ ok: true, value: { phase: "complete" } });
     if (!done.ok) return;
-    expect(patch(done.state, { percent: 0 })).toMatchObject({ ok: false, status: 409 });
+    expect(patch(done.value, { percent: 0 })).toMatchObject({ ok: false, status: 409 });
   });
 
   it("refuses impossible moves", () => {

@@ -1,0 +1,93 @@
+/** Why the coordinator wakes up. Each reason is scheduled, run and counted on its own. */
+export const WAKE_REASONS = ["job", "cutover", "audit"] as const;
+export type WakeReason = (typeof WAKE_REASONS)[number];
+
+/** Rows of reasons this code does not know (left by a newer deploy) are kept, but never run. */
+const KNOWN = `reason IN (${WAKE_REASONS.map(() => "?").join(", ")})`;
+
+export interface WakeHandler {
+  /** Does the reason's work; returns when it wants to run again (null: not until asked). */
+  run(now: number): Promise<number | null>;
+  /** run() threw, the `failures`-th time in a row: when to try again (null: give up; the count restarts). */
+  failed(error: unknown, failures: number, now: number): number | null;
+}
+
+/**
+ * The coordinator's one scheduler. A Durable Object has a single alarm; this keeps a wake-up time
+ * per reason in storage (table `wakeups`) and sets the alarm to the earliest. When it fires, each
+ * reason that is due runs on its own: one that throws is counted (in storage, so the count survives
+ * eviction) and retried as its handler says, and never stops another.
+ */
+export class Wakeups {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly handlers: Record<WakeReason, WakeHandler>,
+  ) {}
+
+  /** Asks for `reason` to run at `at` at the latest (an earlier wake-up already asked for stands). */
+  async request(reason: WakeReason, at: number): Promise<void> {
+    this.#want(reason, at);
+    await this.#arm();
+  }
+
+  /** Runs `reason` at once, counted as if its wake-up had come. */
+  async runNow(reason: WakeReason): Promise<void> {
+    await this.#run(reason);
+    await this.#arm();
+  }
+
+  /** The alarm: runs each reason that is due, earliest first, then sets the alarm for the next. */
+  async alarm(): Promise<void> {
+    for (const reason of this.#due(Date.now())) await this.#run(reason);
+    await this.#arm();
+  }
+
+  get #sql(): SqlStorage {
+    return this.storage.sql;
+  }
+
+  async #run(reason: WakeReason): Promise<void> {
+    const handler = this.handlers[reason];
+    // Cleared first, so that a wake-up asked for while it runs (a report, an operator call) stands.
+    this.#sql.exec(`INSERT INTO wakeups (reason, at) VALUES (?1, NULL) ON CONFLICT (reason) DO UPDATE SET at = NULL`, reason);
+    let next: number | null;
+    try {
+      next = await handler.run(Date.now());
+      this.#sql.exec(`UPDATE wakeups SET failures = 0 WHERE reason = ?`, reason);
+    } catch (e) {
+      const failures = this.#sql.exec<{ failures: number }>(`UPDATE wakeups SET failures = failures + 1 WHERE reason = ? RETURNING failures`, reason).one().failures;
+      next = handler.failed(e, failures, Date.now());
+      if (next === null) this.#sql.exec(`UPDATE wakeups SET failures = 0 WHERE reason = ?`, reason);
+    }
+    if (next !== null) this.#want(reason, next);
+  }
+
+  #want(reason: WakeReason, at: number): void {
+    this.#sql.exec(
+      `INSERT INTO wakeups (reason, at) VALUES (?1, ?2) ON CONFLICT (reason) DO UPDATE SET at = min(coalesce(at, ?2), ?2)`,
+      reason,
+      at,
+    );
+  }
+
+  /**
+   * The reasons whose time has come, earliest first. An alarm that fires before any (a test running
+   * it early) counts as the earliest one's.
+   */
+  #due(now: number): WakeReason[] {
+    const rows = this.#sql.exec<{ reason: WakeReason; at: number }>(`SELECT reason, at FROM wakeups WHERE at IS NOT NULL AND ${KNOWN} ORDER BY at, reason`, ...WAKE_REASONS).toArray();
+    const until = Math.max(now, rows[0]?.at ?? now);
+    return rows.filter((r) => r.at <= until).map((r) => r.reason);
+  }
+
+  async #arm(): Promise<void> {
+    const next = this.#sql.exec<{ at: number | null }>(`SELECT min(at) AS at FROM wakeups WHERE ${KNOWN}`, ...WAKE_REASONS).one().at;
+    const current = await this.storage.getAlarm();
+    if (next === null) {
+      if (current !== null) await this.storage.deleteAlarm();
+      return;
+    }
+    const at = Math.max(next, Date.now());
+    if (current !== at) await this.storage.setAlarm(at);
+  }
+}
