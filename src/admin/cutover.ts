@@ -4,7 +4,7 @@ import { recentAudit } from "../audit";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import { cacheTtlMs } from "../cutover/state-cache";
-import { cutoverPatchSchema } from "../cutover/state";
+import { cutoverPatchSchema } from "../cutover/patch-schema";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";

@@ -14,7 +14,7 @@ import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 
 const PREVIEW_ROWS = 100;
 
-export interface FileRow {
+export interface StoredFile {
   id: string;
   num: number;
   user_id: number;
@@ -32,7 +32,7 @@ export interface FileRow {
 }
 
 /** The legacy API's view of a file (list_saved_files). */
-function legacyShape(row: FileRow) {
+function legacyShape(row: StoredFile) {
   return {
     id: row.num,
     file_id: row.id,
@@ -46,10 +46,10 @@ function legacyShape(row: FileRow) {
 }
 
 /** A file of `user` by its integer id or its file_id; every lookup is owner-scoped. */
-export async function ownedFile(env: Env, user: SessionUser, idOrFileId: string): Promise<FileRow> {
+export async function ownedFile(env: Env, user: SessionUser, idOrFileId: string): Promise<StoredFile> {
   const row = /^\d{1,15}$/.test(idOrFileId)
-    ? await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND num = ?`).bind(user.id, Number(idOrFileId)).first<FileRow>()
-    : await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND id = ?`).bind(user.id, idOrFileId.toLowerCase()).first<FileRow>();
+    ? await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND num = ?`).bind(user.id, Number(idOrFileId)).first<StoredFile>()
+    : await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND id = ?`).bind(user.id, idOrFileId.toLowerCase()).first<StoredFile>();
   if (!row) throw new HttpError(404, "File not found.", "id");
   return row;
 }
@@ -111,7 +111,7 @@ export async function listSavedFiles(request: IRequest, env: Env): Promise<Respo
      ORDER BY f.uploaded_at DESC, f.num DESC`,
   )
     .bind(user.id)
-    .all<FileRow>();
+    .all<StoredFile>();
   return jsonResponse({ files: rows.results.map(legacyShape) });
 }
 
@@ -124,7 +124,7 @@ export async function download(request: IRequest, env: Env): Promise<Response> {
   } catch {
     throw new HttpError(404, "File not found", "filename");
   }
-  const row = await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND file_name = ? ORDER BY uploaded_at DESC LIMIT 1`).bind(user.id, name).first<FileRow>();
+  const row = await env.DB.prepare(`SELECT * FROM files WHERE user_id = ? AND file_name = ? ORDER BY uploaded_at DESC LIMIT 1`).bind(user.id, name).first<StoredFile>();
   const object = row ? await env.FILES.get(row.r2_key) : null;
   if (!row || !object) throw new HttpError(404, "File not found", "filename");
   return new Response(object.body, {

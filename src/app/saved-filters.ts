@@ -16,7 +16,7 @@ const filterFields = {
 const createBody = z.object({ ...filterFields, description: filterFields.description.default(""), file_id: filterFields.file_id.default(null) }).strict();
 const updateBody = z.object(filterFields).partial().strict();
 
-interface FilterRow {
+interface StoredFilter {
   id: number;
   file_id: string | null;
   name: string;
@@ -26,10 +26,10 @@ interface FilterRow {
   updated_at: string;
 }
 
-const shape = (r: FilterRow) => ({ id: r.id, file_id: r.file_id, name: r.name, description: r.description, filter_config: JSON.parse(r.filter_config), created_at: r.created_at, updated_at: r.updated_at });
+const shape = (r: StoredFilter) => ({ id: r.id, file_id: r.file_id, name: r.name, description: r.description, filter_config: JSON.parse(r.filter_config), created_at: r.created_at, updated_at: r.updated_at });
 
-async function owned(env: Env, user: SessionUser, id: string | undefined): Promise<FilterRow> {
-  const row = /^\d{1,15}$/.test(id ?? "") ? await env.DB.prepare(`SELECT * FROM saved_filters WHERE id = ? AND user_id = ?`).bind(Number(id), user.id).first<FilterRow>() : null;
+async function owned(env: Env, user: SessionUser, id: string | undefined): Promise<StoredFilter> {
+  const row = /^\d{1,15}$/.test(id ?? "") ? await env.DB.prepare(`SELECT * FROM saved_filters WHERE id = ? AND user_id = ?`).bind(Number(id), user.id).first<StoredFilter>() : null;
   if (!row) throw new HttpError(404, "Filter not found.", "id");
   return row;
 }
@@ -37,7 +37,7 @@ async function owned(env: Env, user: SessionUser, id: string | undefined): Promi
 /** GET /api/list_cutter/filters/ */
 export async function listFilters(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
-  const rows = await env.DB.prepare(`SELECT * FROM saved_filters WHERE user_id = ? ORDER BY created_at DESC, id DESC`).bind(user.id).all<FilterRow>();
+  const rows = await env.DB.prepare(`SELECT * FROM saved_filters WHERE user_id = ? ORDER BY created_at DESC, id DESC`).bind(user.id).all<StoredFilter>();
   return jsonResponse({ filters: rows.results.map(shape) });
 }
 
@@ -51,7 +51,7 @@ export async function createFilter(request: IRequest, env: Env): Promise<Respons
      VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM saved_filters), ?, ?, ?, ?, ?) RETURNING *`,
   )
     .bind(FIRST_NEW_ID, user.id, body.file_id, body.name, body.description, JSON.stringify(body.filter_config))
-    .first<FilterRow>();
+    .first<StoredFilter>();
   return jsonResponse(shape(row!), 201);
 }
 
@@ -73,7 +73,7 @@ export async function updateFilter(request: IRequest, env: Env): Promise<Respons
      WHERE id = ? AND user_id = ? RETURNING *`,
   )
     .bind(next.name, next.description, next.file_id, next.filter_config, current.id, user.id)
-    .first<FilterRow>();
+    .first<StoredFilter>();
   return jsonResponse(shape(row!));
 }
 

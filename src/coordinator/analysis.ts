@@ -1,5 +1,5 @@
 import type { BackendSummary } from "../cutover/metrics-model";
-import type { Thresholds } from "../cutover/state";
+import type { Thresholds } from "../cutover/patch-schema";
 
 export type Verdict =
   | { kind: "insufficient"; requests: number }

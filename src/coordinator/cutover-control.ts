@@ -1,5 +1,6 @@
 import { BACKENDS, type Backend, type BackendSample, type BackendSummary } from "../cutover/metrics-model";
-import { ANALYSED_PHASES, applyPatch, INITIAL_CUTOVER, rolledBack, type CutoverPatch, type CutoverState } from "../cutover/state";
+import type { CutoverPatch } from "../cutover/patch-schema";
+import { ANALYSED_PHASES, applyPatch, INITIAL_CUTOVER, rolledBack, type CutoverState } from "../cutover/state";
 import { refuse, type Outcome } from "../lib/outcome";
 import { judge, type Verdict } from "./analysis";
 import type { AuditOutbox } from "./audit-outbox";

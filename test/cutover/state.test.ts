@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { applyPatch, cutoverPatchSchema, INITIAL_CUTOVER, type CutoverState } from "../../src/cutover/state";
+import { cutoverPatchSchema } from "../../src/cutover/patch-schema";
+import { applyPatch, INITIAL_CUTOVER, type CutoverState } from "../../src/cutover/state";
 
 const patch = (state: CutoverState, body: unknown) => applyPatch(state, cutoverPatchSchema.parse(body), "tester", 1_000);
 
