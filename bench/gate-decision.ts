@@ -37,7 +37,7 @@ export async function gateDecisionMicros(requests = 200_000): Promise<number> {
       for (let i = 0; i < n; i++) {
         const who = stickyIdentity(pool[i % pool.length]);
         const backend = chooseBackend(state, who);
-        metrics.record({ backend, version: state.version, status: 200, ms: 3, client: `bucket:${who.hash}`, hasBody: false });
+        metrics.record({ backend, version: state.version, status: 200, ms: 3, ip: who.ip, stickyHash: who.hash, hasBody: false });
         metrics.takeIfDue();
       }
     };

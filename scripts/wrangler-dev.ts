@@ -51,7 +51,7 @@ export async function startWranglerDev(port: number, vars: Record<string, string
       const res = await fetch(`${url}/health`);
       if (res.ok) return { url, process: child, state, stop };
       const body = await res.text();
-      if (body.includes("missing secrets")) misconfigured = body;
+      if (body.includes("is not set")) misconfigured = body;
     } catch {
       // not listening yet
     }

@@ -42,12 +42,20 @@ describe("GET /health (public)", () => {
     const broken = { ...env, JWT_SECRET: "" } as Env;
     const res = await health(broken, createExecutionContext(), new CutoverStateCache(async () => INITIAL_CUTOVER, 60_000));
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: "unhealthy", checks: { config: "missing secrets: JWT_SECRET" } });
+    expect(await res.json()).toMatchObject({ status: "unhealthy", checks: { config: "JWT_SECRET is not set" } });
 
     const { app } = await import("../src/app");
     const login = await app(new Request("https://list-cutter.test/api/accounts/login/", { method: "POST", body: JSON.stringify({ username: "a", password: "b" }) }), broken, createExecutionContext());
     expect(login.status).toBe(503);
     expect((await login.json<{ detail: string }>()).detail).toMatch(/misconfigured/);
+
+    // A work factor the app refuses is the same kind of problem: unhealthy, and a 503 for logins rather than a 500 each.
+    const badFactor = { ...env, PASSWORD_ITERATIONS: "lots" } as Env;
+    const sick = await health(badFactor, createExecutionContext(), new CutoverStateCache(async () => INITIAL_CUTOVER, 60_000));
+    expect(sick.status).toBe(503);
+    expect(((await sick.json()) as { checks: { config: string } }).checks.config).toMatch(/PASSWORD_ITERATIONS/);
+    const loginWithBadFactor = await app(new Request("https://list-cutter.test/api/accounts/login/", { method: "POST", body: JSON.stringify({ username: "a", password: "b" }) }), badFactor, createExecutionContext());
+    expect(loginWithBadFactor.status).toBe(503);
 
     const noAdmin = await worker.fetch(new Request("https://list-cutter.test/admin/jobs", { headers: { authorization: "Bearer x" } }), { ...env, ADMIN_TOKEN: "" } as Env, createExecutionContext());
     expect(noAdmin.status).toBe(503);

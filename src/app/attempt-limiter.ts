@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { runMigrations, type Migration } from "../lib/do-migrations";
+import { runMigrations, schemaVersion, type Migration } from "../lib/do-migrations";
 
 /**
  * The attempts of one fixed window. At most one row: the object itself is the key (a hash of a
@@ -26,8 +26,9 @@ export interface AttemptResult {
 }
 
 /**
- * An atomic login-attempt counter (RPC only). Attempts are taken before the password is checked,
- * so that parallel attempts cannot exceed the limit; the storage is deleted once the window closes.
+ * An atomic attempt counter (RPC only), one object per hashed key (see attempt-limits.ts: logins,
+ * registrations, anonymous uploads). Attempts are taken before the costly work, so that parallel
+ * attempts cannot exceed the limit; the storage is deleted once the window closes.
  */
 export class AttemptLimiter extends DurableObject<Env> {
   /** Takes an attempt unless `limit` were taken already in the current window; the first opens one. */
@@ -65,7 +66,7 @@ export class AttemptLimiter extends DurableObject<Env> {
   }
 
   #hasWindow(): boolean {
-    return this.ctx.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'attempt_window'`).toArray().length > 0;
+    return schemaVersion(this.ctx.storage) > 0;
   }
 
   /**

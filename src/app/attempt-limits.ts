@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { clientAddressKey } from "../lib/client-address";
+import { toHex } from "../lib/hex";
 
 /**
  * Login attempts allowed per window: per username from one client address, and per address. No
@@ -20,13 +21,14 @@ const ADDRESS_LIMITS = {
 /** The AttemptLimiter instances counting one login's attempts. */
 export interface LimiterNames {
   pair: string;
-  address: string;
+  /** Null without a client address (local development and tests): there is nothing to count by, as in takeAddressAttempt. */
+  address: string | null;
 }
 
 /** Names are SHA-256 hex of the key: bounded in length, whatever the username, and never the username itself. */
 export async function limiterNames(username: string, ip: string | null): Promise<LimiterNames> {
   const address = clientAddressKey(ip);
-  const [pair, byAddress] = await Promise.all([sha256Hex(JSON.stringify(["pair", username.toLowerCase(), address])), sha256Hex(JSON.stringify(["address", address]))]);
+  const [pair, byAddress] = await Promise.all([sha256Hex(JSON.stringify(["pair", username.toLowerCase(), address])), ip ? sha256Hex(JSON.stringify(["address", address])) : null]);
   return { pair, address: byAddress };
 }
 
@@ -34,7 +36,7 @@ export async function limiterNames(username: string, ip: string | null): Promise
 export async function takeLoginAttempt(env: Env, names: LimiterNames): Promise<number | null> {
   const results = await Promise.all([
     env.ATTEMPT_LIMITER.getByName(names.pair).attempt(PER_USERNAME_AND_ADDRESS, WINDOW_SECONDS),
-    env.ATTEMPT_LIMITER.getByName(names.address).attempt(PER_ADDRESS, WINDOW_SECONDS),
+    ...(names.address ? [env.ATTEMPT_LIMITER.getByName(names.address).attempt(PER_ADDRESS, WINDOW_SECONDS)] : []),
   ]);
   const denied = results.filter((r) => !r.allowed);
   return denied.length === 0 ? null : Math.max(...denied.map((r) => r.retryAfter));
@@ -46,7 +48,7 @@ export async function takeLoginAttempt(env: Env, names: LimiterNames): Promise<n
  * made stay counted.
  */
 export async function loginSucceeded(env: Env, names: LimiterNames): Promise<void> {
-  await Promise.all([env.ATTEMPT_LIMITER.getByName(names.pair).succeeded(), env.ATTEMPT_LIMITER.getByName(names.address).refund()]);
+  await Promise.all([env.ATTEMPT_LIMITER.getByName(names.pair).succeeded(), names.address && env.ATTEMPT_LIMITER.getByName(names.address).refund()]);
 }
 
 /**
@@ -63,6 +65,5 @@ export async function takeAddressAttempt(env: Env, action: keyof typeof ADDRESS_
 }
 
 async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
 }

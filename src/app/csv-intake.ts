@@ -26,19 +26,13 @@ export async function receiveCsv(env: Env, part: FilePart, body: ReadableStream<
   try {
     await putStream(env.FILES, key, tap.tap(body.pipeThrough(sniffCsv())), null, { httpMetadata: { contentType: "text/csv" } });
   } catch (e) {
-    await env.FILES.delete(key).catch(() => {});
     if (e instanceof TooLargeError) throw new HttpError(413, `File size exceeds ${(limit / (1024 * 1024)).toFixed(2)}MB limit.`, "file");
     if (e instanceof CsvRecordTooLargeError) throw new HttpError(413, `A row of the file is longer than ${e.limitText}.`, "file");
-    if (e instanceof HttpError) throw e;
     throw e;
   }
   const result = await tap.result();
-  if (result.shape.columnCount === 0) {
-    await env.FILES.delete(key);
-    throw new HttpError(415, "The file has no header row; is it a CSV?", "file");
-  }
+  if (result.shape.columnCount === 0) throw new HttpError(415, "The file has no header row; is it a CSV?", "file");
   if (result.shape.columnCount > MAX_COLUMNS || new TextEncoder().encode(JSON.stringify(result.shape.columns)).byteLength > MAX_COLUMNS_JSON_BYTES) {
-    await env.FILES.delete(key);
     throw new HttpError(413, `The file has more than ${MAX_COLUMNS} columns, or column names too long to keep.`, "file");
   }
   return result;

@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { HttpError, jsonResponse, parseWith } from "../lib/http";
 import { parseJsonText } from "../lib/json-body";
-import { readMultipart } from "../lib/multipart";
+import { readMultipart, type MultipartResult } from "../lib/multipart";
+import type { TapResult } from "../copy/content-tap";
 import { csvRecordBatches } from "../lib/csv";
 import { uploadKey } from "../legacy/paths";
 import { readBody } from "./contract";
@@ -54,18 +55,28 @@ export async function ownedFile(env: Env, user: SessionUser, idOrFileId: string)
   return row;
 }
 
-/** Stores an uploaded CSV for `user` and records it in D1. */
-async function storeUpload(env: Env, request: Request, user: SessionUser) {
+interface StoredUpload {
+  fileId: string;
+  key: string;
+  form: MultipartResult<TapResult>;
+  copy: TapResult;
+  fileName: string;
+}
+
+/** Stores an uploaded CSV for `user` in R2, then `record`s it (in D1); if either fails, the object goes too. */
+async function storeUpload(env: Env, request: Request, user: SessionUser, record: (stored: StoredUpload) => Promise<void>): Promise<StoredUpload> {
   const fileId = crypto.randomUUID();
   const key = uploadKey(user.id, fileId);
   return deleteOnError(env, key, async () => {
     const form = await readMultipart(request, "file", (part, body) => receiveCsv(env, part, body, key));
     if (!form.file) throw new HttpError(400, "No file uploaded", "file");
-    return { fileId, key, form, copy: form.file.result, fileName: cleanFileName(form.fields.filename ?? form.file.part.filename) };
+    const stored = { fileId, key, form, copy: form.file.result, fileName: cleanFileName(form.fields.filename ?? form.file.part.filename) };
+    await record(stored);
+    return stored;
   });
 }
 
-async function insertFile(env: Env, user: SessionUser, stored: Awaited<ReturnType<typeof storeUpload>>, systemTags: string[], metadata: unknown): Promise<void> {
+async function insertFile(env: Env, user: SessionUser, stored: StoredUpload, systemTags: string[], metadata: unknown): Promise<void> {
   await env.DB.prepare(
     `INSERT INTO files (id, num, user_id, file_name, r2_key, size, checksum, row_count, column_count, columns_metadata, system_tags, metadata, uploaded_at)
      VALUES (?, (SELECT max(coalesce(max(num), 0), ?) + 1 FROM files), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW})`,
@@ -77,17 +88,15 @@ async function insertFile(env: Env, user: SessionUser, stored: Awaited<ReturnTyp
 /** POST /api/list_cutter/upload/ */
 export async function upload(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
-  const stored = await storeUpload(env, request, user);
-  await deleteOnError(env, stored.key, () => insertFile(env, user, stored, ["uploaded"], {}));
+  const stored = await storeUpload(env, request, user, (upload) => insertFile(env, user, upload, ["uploaded"], {}));
   return jsonResponse({ message: "File uploaded successfully", file_id: stored.fileId });
 }
 
 /** POST /api/list_cutter/save_generated_file/ — a cut, stored with its lineage in metadata. */
 export async function saveGeneratedFile(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
-  const stored = await storeUpload(env, request, user);
-  await deleteOnError(env, stored.key, async () => {
-    const { original_file_id: originalId, metadata: metadataText, filename } = stored.form.fields;
+  const stored = await storeUpload(env, request, user, async (upload) => {
+    const { original_file_id: originalId, metadata: metadataText, filename } = upload.form.fields;
     if (!filename) throw new HttpError(400, "No file or filename provided.", "filename");
     if (!originalId) throw new HttpError(400, "Original file ID must be included in the request.", "original_file_id");
     const source = await ownedFile(env, user, originalId);
@@ -97,7 +106,7 @@ export async function saveGeneratedFile(request: IRequest, env: Env): Promise<Re
       if (!parsed.ok || !parsed.value || typeof parsed.value !== "object" || Array.isArray(parsed.value)) throw new HttpError(400, "metadata must be a JSON object.", "metadata");
       metadata = parsed.value as Record<string, unknown>;
     }
-    await insertFile(env, user, stored, ["generated"], { ...metadata, source_file_id: source.id, filters: metadata.filters ?? null });
+    await insertFile(env, user, upload, ["generated"], { ...metadata, source_file_id: source.id, filters: metadata.filters ?? null });
   });
   return jsonResponse({ message: "File saved successfully.", file_path: stored.key, file_id: stored.fileId }, 201);
 }

@@ -1,5 +1,5 @@
 import { Router, type IRequest } from "itty-router";
-import { missingSecrets } from "../config-check";
+import { configProblems } from "../config-check";
 import type { Env } from "../env";
 import { CsvRecordTooLargeError } from "../lib/csv";
 import { HttpError, jsonResponse } from "../lib/http";
@@ -39,8 +39,9 @@ const router = Router<IRequest, Args>({ base: "/api" })
  * `{detail}` for accounts, `{error}` for list_cutter.
  */
 export async function app(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  if (missingSecrets(env).includes("JWT_SECRET")) {
-    console.error("JWT_SECRET is not set: the new app cannot sign or check tokens");
+  const { blocking } = configProblems(env);
+  if (blocking.length > 0) {
+    console.error(`the new app is misconfigured: ${blocking.join("; ")}`);
     return jsonResponse({ detail: "The service is misconfigured and cannot serve this request. Please try again later." }, 503, { "retry-after": "300" });
   }
   try {

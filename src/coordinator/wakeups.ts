@@ -1,5 +1,5 @@
 /** Why the coordinator wakes up. Each reason is scheduled, run and counted on its own. */
-export const WAKE_REASONS = ["job", "cutover", "audit"] as const;
+const WAKE_REASONS = ["job", "cutover", "audit"] as const;
 export type WakeReason = (typeof WAKE_REASONS)[number];
 
 /** Rows of reasons this code does not know (left by a newer deploy) are kept, but never run. */
@@ -87,7 +87,9 @@ export class Wakeups {
       if (current !== null) await this.storage.deleteAlarm();
       return;
     }
+    // Only ever brought forward: a later alarm would be rewritten on every metrics batch. An alarm
+    // that fires before any reason is due runs the earliest one (see #due), which is harmless.
     const at = Math.max(next, Date.now());
-    if (current !== at) await this.storage.setAlarm(at);
+    if (current === null || at < current) await this.storage.setAlarm(at);
   }
 }

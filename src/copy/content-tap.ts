@@ -1,3 +1,4 @@
+import { toHex } from "../lib/hex";
 import { CsvChunkParser, CsvRecordTooLargeError } from "../lib/csv";
 
 export interface CsvShape {
@@ -94,8 +95,8 @@ export class ContentTap {
     const columns = this.#columns ?? [];
     return {
       bytes: this.#bytes,
-      sha256: hex(await this.#sha256.digest),
-      md5: this.#md5 ? hex(await this.#md5.digest) : "",
+      sha256: toHex(await this.#sha256.digest),
+      md5: this.#md5 ? toHex(await this.#md5.digest) : "",
       shape: { rowCount: Math.max(0, (this.#records?.end() ?? 0) - 1), columnCount: columns.length, columns },
     };
   }
@@ -210,8 +211,4 @@ const LF = 0x0a;
 function hasContent(bytes: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (bytes[i] !== 0x0d) return true;
   return false;
-}
-
-function hex(digest: ArrayBuffer): string {
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -1,6 +1,5 @@
 import type { Env } from "../env";
 import { coordinator } from "../env";
-import { clientAddressKey } from "../lib/client-address";
 import { errorResponse } from "../lib/http";
 import { stickyIdentity } from "./bucket";
 import { maintenanceResponse } from "./maintenance";
@@ -44,9 +43,7 @@ export class Gate {
       response = errorResponse(500, "internal error");
     }
     const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
-    // Weight is capped per client address (which the client cannot choose), not per sticky key (which it can).
-    const client = who.ip ? clientAddressKey(who.ip) : `bucket:${who.hash}`;
-    this.metrics.record({ backend, version: state.version, status: response.status, ms: Date.now() - started, client, hasBody });
+    this.metrics.record({ backend, version: state.version, status: response.status, ms: Date.now() - started, ip: who.ip, stickyHash: who.hash, hasBody });
     const batch = this.metrics.takeIfDue();
     if (batch) {
       ctx.waitUntil(

@@ -1,3 +1,4 @@
+import { clientAddressKey } from "../lib/client-address";
 import { emptyHistogram, latencyBucket, mergeInto } from "./histogram";
 import type { Backend, BackendSample } from "./metrics-model";
 
@@ -7,14 +8,16 @@ export interface ServedRequest {
   version: number;
   status: number;
   ms: number;
-  /** Who sent it: the client address (an IPv6 /64), or the sticky key without one. One client's weight in a batch is capped. */
-  client: string;
+  /** The client address (CF-Connecting-IP), if known: one client's weight is capped. */
+  ip: string | null;
+  /** The sticky key's hash, standing for the client when there is no address. */
+  stickyHash: number;
   /** The request carried a body, so its duration depends on how fast the client sent it. */
   hasBody: boolean;
 }
 
 /** Judged requests one client may contribute per second of one isolate's traffic. */
-export const PER_CLIENT_PER_SECOND = 10;
+const PER_CLIENT_PER_SECOND = 10;
 
 /**
  * Request metrics aggregated inside one isolate, handed out in batches: when `flushEvery` requests
@@ -43,8 +46,10 @@ export class MetricsBuffer {
     this.#perClientSince = this.#since;
   }
 
-  record({ backend, version, status, ms, client, hasBody }: ServedRequest): void {
+  record({ backend, version, status, ms, ip, stickyHash, hasBody }: ServedRequest): void {
     if (status >= 400 && status < 500) return;
+    // Weight is capped per client address (which the client cannot choose), not per sticky key (which it can).
+    const client = ip ? clientAddressKey(ip) : `bucket:${stickyHash}`;
     const now = this.clock();
     if (now - this.#perClientSince >= 1_000) {
       this.#perClient.clear();

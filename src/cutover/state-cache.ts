@@ -4,7 +4,7 @@ import type { CutoverState } from "./state";
 export interface CachedState {
   /** The state in force, or null if this isolate has never read it (the gate then fails closed). */
   state: CutoverState | null;
-  /** True when the last read failed or is overdue: this is the last state that could be read. */
+  /** True when the last read failed: this is the last state that could be read. */
   stale: boolean;
   /** When the state was last read successfully (ms), or null if it never was. */
   readAt: number | null;

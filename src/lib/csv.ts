@@ -82,25 +82,28 @@ export class CsvChunkParser {
   }
 
   push(chunk: Uint8Array): CsvRecord[] {
-    return this.#parse(this.#decoder.decode(chunk, { stream: true }), false);
+    return this.#parse(this.#decoder.decode(chunk, { stream: true }), chunk.byteLength, false);
   }
 
   end(): CsvRecord[] {
-    return this.#parse(this.#decoder.decode(), true);
+    const text = this.#decoder.decode();
+    return this.#parse(text, measure(text, 0, text.length).bytes, true);
   }
 
-  #parse(text: string, final: boolean): CsvRecord[] {
+  /** `bytes`: the size of what `text` was decoded from (a split character counts where its bytes arrived). */
+  #parse(text: string, bytes: number, final: boolean): CsvRecord[] {
     if (this.#tooLarge) throw new CsvRecordTooLargeError(this.#maxRecordBytes);
     if (this.#first && text.length > 0) {
       this.#first = false;
       if (text.charCodeAt(0) === 0xfeff) {
         text = text.slice(1);
         this.#bytes += 3;
+        bytes -= 3;
       }
     }
     // Until the newline is known, the held text has no line break but maybe a last \r: the new text (and that \r) decide.
     this.#newline ??= guessNewline(this.#heldEndsWithCr() ? "\r" + text : text, final);
-    this.#hold(text);
+    this.#hold(text, bytes);
     const due = this.#newline !== undefined && this.#breakSinceParse && (this.#heldLength >= this.#retryAt || this.#heldBytes > this.#maxRecordBytes);
     if (!final && !due) {
       if (this.#heldBytes > this.#maxRecordBytes) throw new CsvRecordTooLargeError(this.#maxRecordBytes);
@@ -141,11 +144,11 @@ export class CsvChunkParser {
     return records;
   }
 
-  #hold(text: string): void {
+  #hold(text: string, bytes: number): void {
+    this.#heldBytes += bytes;
     if (text.length === 0) return;
     this.#held.push(text);
     this.#heldLength += text.length;
-    this.#heldBytes += measure(text, 0, text.length).bytes;
     this.#breakSinceParse ||= text.includes("\n") || text.includes("\r");
   }
 

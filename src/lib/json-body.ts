@@ -3,7 +3,7 @@ import { HttpError } from "./http";
 /** JSON bodies larger than this are refused (413) unless a route allows more. */
 export const DEFAULT_JSON_BODY_BYTES = 64 * 1024;
 /** Deeper nesting is refused: JSON.parse copes, but JSON.stringify and validators recurse. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /**
  * A request body read as UTF-8 text, at most `maxBytes` of it (413 past that, from the declared

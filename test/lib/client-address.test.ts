@@ -9,6 +9,8 @@ describe("clientAddressKey", () => {
     for (const ip of same) expect(clientAddressKey(ip), ip).toBe("2001:db8:1:2::/64");
     expect(clientAddressKey("2001:db8:1:3::1")).not.toBe(clientAddressKey("2001:db8:1:2::1"));
     expect(clientAddressKey("::1")).toBe("0:0:0:0::/64");
+    expect(clientAddressKey("::ffff:192.0.2.1")).toBe("192.0.2.1");
+    expect(clientAddressKey("::ffff:192.0.2.1")).not.toBe(clientAddressKey("::ffff:198.51.100.2"));
     expect(clientAddressKey("fe80::1:2:3:4")).toBe("fe80:0:0:0::/64");
   });
 });

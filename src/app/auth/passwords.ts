@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import { MAX_ITERATIONS, pbkdf2Sha256, WEBCRYPTO_MAX_ITERATIONS } from "../../lib/pbkdf2";
 
 /** OWASP's current figure for PBKDF2-HMAC-SHA256. */
-export const DEFAULT_ITERATIONS = 600_000;
+const DEFAULT_ITERATIONS = 600_000;
 /** Lower settings are typos, not choices (production should use at least 100,000; tests use less). */
 const MIN_ITERATIONS = 10_000;
 /** Stored hashes above this (or above the work factor, if higher) are refused unchecked: a row must not be able to pin the CPU. */

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { isolateCutoverCache } from "../../cutover/gate";
 import type { Env } from "../../env";
-import { HttpError } from "../../lib/http";
 import { signJwt, verifyJwt } from "../../lib/jwt";
 
 /** Lifetimes as simplejwt's defaults: 5 minutes for access, 1 day for refresh. */
@@ -31,7 +30,6 @@ export type TokenClaims = z.output<typeof tokenClaims>;
 const OUR_LIFETIMES: Record<TokenType, number> = { access: ACCESS_SECONDS, refresh: REFRESH_SECONDS };
 
 export async function issueToken(env: Env, userId: number, type: TokenType): Promise<string> {
-  if (!env.JWT_SECRET) throw new HttpError(503, "The service is misconfigured and cannot issue tokens.");
   const now = Math.floor(Date.now() / 1000);
   const claims: TokenClaims = { token_type: type, user_id: userId, jti: crypto.randomUUID().replace(/-/g, ""), iat: now, exp: now + OUR_LIFETIMES[type] };
   return signJwt(claims, env.JWT_SECRET);
@@ -117,6 +115,17 @@ function legacyLifetime(env: Env, type: TokenType): number | null {
 }
 
 const instantSetting = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
+
+/** What is wrong with the legacy token settings (each problem refuses legacy tokens), for /health. */
+export function legacySettingProblems(env: Env): string[] {
+  const problems: string[] = [];
+  for (const { setting } of Object.values(LEGACY_LIFETIMES)) {
+    const value = env[setting];
+    if (value !== undefined && !secondsSetting.safeParse(value).success) problems.push(`${setting} is not a whole number of seconds`);
+  }
+  if (env.LEGACY_TOKEN_CUTOFF !== undefined && !instantSetting.safeParse(env.LEGACY_TOKEN_CUTOFF).success) problems.push("LEGACY_TOKEN_CUTOFF is not an ISO 8601 instant");
+  return problems;
+}
 
 function configuredCutoff(value: string): Date {
   if (instantSetting.safeParse(value).success) return new Date(value);
