@@ -38,11 +38,12 @@ export async function register(request: IRequest, env: Env): Promise<Response> {
   if (body.password !== body.password2) return drf(400, { non_field_errors: ["Passwords do not match"] });
   const problems = passwordProblems(body.password, body.username);
   if (problems.length > 0) return drf(400, { password: problems });
-  const taken = await env.DB.prepare(`SELECT 1 FROM users WHERE username = ?`).bind(body.username).first();
-  if (taken) return drf(400, { username: ["A user with that username already exists."] });
-  // Each registration costs a full password hash: bounded per client address.
+  // Each attempt costs a password hash, and its answer tells whether a username is taken: both
+  // bounded per client address, before anything is looked up.
   const wait = await takeAddressAttempt(env, "register", request.headers.get("cf-connecting-ip"));
   if (wait !== null) return drf(429, { detail: "Too many registrations from this address. Try again later." }, { "retry-after": String(wait) });
+  const taken = await env.DB.prepare(`SELECT 1 FROM users WHERE username = ?`).bind(body.username).first();
+  if (taken) return drf(400, { username: ["A user with that username already exists."] });
   const hash = await makePassword(body.password, passwordWorkFactor(env));
   try {
     await env.DB.prepare(

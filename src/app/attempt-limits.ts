@@ -12,10 +12,14 @@ const WINDOW_SECONDS = 15 * 60;
 const PER_USERNAME_AND_ADDRESS = 5;
 const PER_ADDRESS = 30;
 
-/** Other costly things an anonymous client may do, per address: registering (a password hash) and csv_cutter uploads. */
+/**
+ * Other costly things an anonymous client may do, per address: registering (a password hash, and an
+ * answer that tells whether a username is taken), csv_cutter uploads and cuts of them.
+ */
 const ADDRESS_LIMITS = {
   register: { limit: 10, windowSeconds: 60 * 60 },
   scratchUpload: { limit: 60, windowSeconds: 60 * 60 },
+  scratchExport: { limit: 120, windowSeconds: 60 * 60 },
 } as const;
 
 /** The AttemptLimiter instances counting one login's attempts. */

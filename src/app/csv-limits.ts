@@ -6,3 +6,5 @@ export const MAX_COLUMNS = 1_000;
 export const MAX_COLUMNS_JSON_BYTES = 256 * 1024;
 /** Cell text a fetch_saved_file preview holds at most, whatever its rows. */
 export const MAX_PREVIEW_BYTES = 1024 * 1024;
+/** Bytes of a file a fetch_saved_file preview reads at most. */
+export const MAX_PREVIEW_READ_BYTES = 4 * 1024 * 1024;

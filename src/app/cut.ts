@@ -152,8 +152,12 @@ async function sourceKey(request: Request, env: Env, filePath: string): Promise<
   if (scratch) {
     const row = await env.DB.prepare(`SELECT user_id, r2_key FROM scratch_files WHERE id = ?`).bind(scratch[1]).first<{ user_id: number | null; r2_key: string }>();
     if (!row) throw new HttpError(404, "File not found.", "file_path");
-    // An anonymous upload is reachable by whoever holds its path; a signed-in user's only by them.
-    if (row.user_id !== null && (await optionalUser(request, env))?.id !== row.user_id) throw new HttpError(404, "File not found.", "file_path");
+    // An anonymous upload is reachable by whoever holds its path (cut a bounded number of times per
+    // address); a signed-in user's only by them.
+    if (row.user_id === null) {
+      const wait = await takeAddressAttempt(env, "scratchExport", request.headers.get("cf-connecting-ip"));
+      if (wait !== null) throw new HttpError(429, "Too many cuts from this address. Try again later.", "file_path");
+    } else if ((await optionalUser(request, env))?.id !== row.user_id) throw new HttpError(404, "File not found.", "file_path");
     return row.r2_key;
   }
   const user = await requireUser(request, env);

@@ -5,11 +5,11 @@ import { HttpError, jsonResponse, parseWith } from "../lib/http";
 import { parseJsonText } from "../lib/json-body";
 import { readMultipart, type MultipartResult } from "../lib/multipart";
 import type { TapResult } from "../copy/content-tap";
-import { csvRecordBatches } from "../lib/csv";
+import { CsvChunkParser } from "../lib/csv";
 import { uploadKey } from "../legacy/paths";
 import { readBody } from "./contract";
 import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
-import { MAX_COLUMNS, MAX_PREVIEW_BYTES } from "./csv-limits";
+import { MAX_COLUMNS, MAX_PREVIEW_BYTES, MAX_PREVIEW_READ_BYTES } from "./csv-limits";
 import { requireUser, type SessionUser } from "./session";
 import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 
@@ -156,6 +156,8 @@ export async function deleteFile(request: IRequest, env: Env): Promise<Response>
   return new Response(null, { status: 204 });
 }
 
+/** Tags a file keeps at most (each at most 100 characters): its row stays small. */
+const MAX_TAGS = 200;
 const tagsBody = z.object({ user_tags: z.array(z.string().trim().min(1).max(100)).max(50) });
 
 /** PATCH /api/list_cutter/update_tags/<id>/ — adds tags (no duplicates). */
@@ -164,6 +166,7 @@ export async function updateTags(request: IRequest, env: Env): Promise<Response>
   const row = await ownedFile(env, user, request.params.id ?? "");
   const { user_tags } = await readBody(request, tagsBody);
   const tags = [...new Set([...(JSON.parse(row.user_tags) as string[]), ...user_tags])];
+  if (tags.length > MAX_TAGS) throw new HttpError(400, `A file has at most ${MAX_TAGS} tags.`, "user_tags");
   await env.DB.prepare(`UPDATE files SET user_tags = ?, updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
   return jsonResponse({ message: "Tags updated successfully." });
 }
@@ -173,23 +176,35 @@ export async function fetchSavedFile(request: IRequest, env: Env): Promise<Respo
   const user = await requireUser(request, env);
   const { file_id } = parseWith(z.object({ file_id: z.string().min(1, "File_id is required.").max(64) }), request.query, "query");
   const row = await ownedFile(env, user, file_id);
-  const object = await env.FILES.get(row.r2_key);
+  // Only the file's first bytes are read: however its rows look (even all blank), a preview is bounded work.
+  const object = await env.FILES.get(row.r2_key, { range: { offset: 0, length: MAX_PREVIEW_READ_BYTES } });
   if (!object) throw new HttpError(404, "File not found.", "file_id");
-  // The preview is bounded in columns and in bytes as well as in rows, whatever the file holds.
+  const whole = object.size <= MAX_PREVIEW_READ_BYTES;
+  // The preview is bounded in columns and in bytes as well as in rows.
   let columns: string[] = [];
   const data: Record<string, string>[] = [];
   let held = 0;
-  preview: for await (const batch of csvRecordBatches(object.body)) {
-    for (const record of batch) {
-      if (columns.length === 0) {
-        columns = record.fields.slice(0, MAX_COLUMNS);
-        continue;
+  const parser = new CsvChunkParser();
+  const reader = object.body.getReader();
+  try {
+    preview: for (;;) {
+      const chunk = await reader.read();
+      // Past the bytes read, a last record may be cut short: only a whole file's end is a record's end.
+      const records = chunk.done ? (whole ? parser.end() : []) : parser.push(chunk.value);
+      for (const record of records) {
+        if (columns.length === 0) {
+          columns = record.fields.slice(0, MAX_COLUMNS);
+          continue;
+        }
+        const cells = columns.map((_, i) => record.fields[i] ?? "");
+        held += cells.reduce((n, cell) => n + cell.length, 0);
+        if (data.length >= PREVIEW_ROWS || held > MAX_PREVIEW_BYTES) break preview;
+        data.push(Object.fromEntries(columns.map((c, i) => [c, cells[i]!])));
       }
-      const cells = columns.map((_, i) => record.fields[i] ?? "");
-      held += cells.reduce((n, cell) => n + cell.length, 0);
-      if (data.length >= PREVIEW_ROWS || held > MAX_PREVIEW_BYTES) break preview;
-      data.push(Object.fromEntries(columns.map((c, i) => [c, cells[i]!])));
+      if (chunk.done) break;
     }
+  } finally {
+    await reader.cancel().catch(() => {});
   }
   return jsonResponse({ file_id: row.id, file_name: row.file_name, file_path: row.legacy_file_path ?? row.r2_key, columns, row_count: row.row_count, data });
 }

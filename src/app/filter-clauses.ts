@@ -59,14 +59,13 @@ function numeric(test: (n: number) => boolean): Predicate {
 
 /** Equal to one of `values`: as numbers when both sides are numeric, as (trimmed) text otherwise. */
 function oneOf(values: string[]): Predicate {
-  const numbers = values.map(parseNumber);
+  // Set lookups, not a scan of the list per cell. A numeric cell can only equal a numeric value (its
+  // text could only equal a value that is numeric too), so numbers and text are looked up apart.
+  const numbers = new Set(values.map(parseNumber).filter((n): n is number => n !== null));
+  const texts = new Set(values);
   return (cell) => {
     const n = parseNumber(cell);
-    const trimmed = cell.trim();
-    return values.some((v, i) => {
-      const m = numbers[i]!;
-      return n !== null && m !== null ? n === m : trimmed === v;
-    });
+    return n !== null ? numbers.has(n) : texts.has(cell.trim());
   };
 }
 

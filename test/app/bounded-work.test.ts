@@ -37,6 +37,31 @@ describe("no request makes the new app do or hold unbounded work", () => {
     expect(body.data.length).toBeLessThanOrEqual(10);
   });
 
+  it("fetch_saved_file reads only the file's first 4 MiB, even when the rows it skips are all blank", async () => {
+    const user = await newUser("blank-previewer");
+    const key = `uploads/user-${user.id}/00000000-0000-4000-8000-0000000000bb.csv`;
+    await env.FILES.put(key, "a\n" + "\n".repeat(40 * 1024 * 1024) + "tail\n");
+    await env.DB.prepare(`INSERT INTO files (id, num, user_id, file_name, r2_key, size, checksum, uploaded_at) VALUES (?, ?, ?, 'blank.csv', ?, 0, '', '2026-01-01T00:00:00Z')`)
+      .bind("00000000-0000-4000-8000-0000000000bb", 1_999_999_998, user.id, key)
+      .run();
+    const started = performance.now();
+    const res = await api(`/api/list_cutter/fetch_saved_file/?file_id=00000000-0000-4000-8000-0000000000bb`, { token: user.access });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ columns: ["a"], data: [] });
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
+  it("a file keeps at most 200 tags", async () => {
+    const user = await newUser("tagger");
+    const { file_id } = await (await api("/api/list_cutter/upload/", { method: "POST", body: csvForm("t.csv", "a\n1\n"), token: user.access })).json<{ file_id: string }>();
+    const statuses: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const tags = Array.from({ length: 50 }, (_, i) => `tag-${round}-${i}`);
+      statuses.push((await api(`/api/list_cutter/update_tags/${file_id}/`, { method: "PATCH", token: user.access, body: JSON.stringify({ user_tags: tags }) })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 400]);
+  });
+
   it("a multipart body that breaks off is a 400, not a 500", async () => {
     const { access } = await newUser("broken-upload");
     const boundary = "XyZ";

@@ -10,6 +10,8 @@ describe("costly anonymous actions are limited per client address", () => {
     expect(statuses.slice(0, 10)).toEqual(new Array(10).fill(201));
     expect(statuses.slice(10)).toEqual([429, 429]);
     expect((await apiJson("/api/accounts/register/", { username: "reg-elsewhere", password: "correct-horse-battery", password2: "correct-horse-battery" }, from("198.51.100.78"))).status).toBe(201);
+    // Past the limit an existing username is not told apart from a new one.
+    expect((await apiJson("/api/accounts/register/", { username: "reg0", password: "correct-horse-battery", password2: "correct-horse-battery" }, from("198.51.100.77"))).status).toBe(429);
   });
 
   it("login attempts from one IPv6 /64 count together, however the host rotates its address", async () => {
@@ -18,6 +20,19 @@ describe("costly anonymous actions are limited per client address", () => {
     expect(statuses.slice(0, 5)).toEqual(new Array(5).fill(401));
     expect(statuses.slice(5)).toEqual([429, 429, 429]);
     expect((await apiJson("/api/accounts/login/", { username: "victim6", password: "wrong" }, from("2001:db8:77:2::1"))).status).toBe(401);
+  });
+
+  it("cuts of anonymous csv_cutter uploads: 120 an hour from one address", async () => {
+    const { file_path } = await (await api("/api/list_cutter/csv_cutter/", { method: "POST", body: csvForm("a.csv", "a,b\n1,2\n"), ...from("198.51.100.81") })).json<{ file_path: string }>();
+    const cut = async (ip: string) => {
+      const res = await api("/api/list_cutter/export_csv/", { method: "POST", body: JSON.stringify({ columns: ["a"], file_path }), ...from(ip) });
+      await res.arrayBuffer();
+      return res;
+    };
+    let last = 0;
+    for (let i = 0; i < 121; i++) last = (await cut("198.51.100.82")).status;
+    expect(last).toBe(429);
+    expect((await cut("198.51.100.83")).status).toBe(200);
   });
 
   it("anonymous csv_cutter uploads: 60 an hour from one address", async () => {
