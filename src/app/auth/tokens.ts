@@ -48,7 +48,7 @@ export async function readToken(env: Env, token: string, type: TokenType, legacy
   } else {
     claims = await verifiedClaims(token, env.LEGACY_JWT_SECRET);
     const lifetime = claims && legacyLifetime(env, claims.token_type);
-    if (!claims || !lifetime || !withinLifetime(claims, lifetime)) return null;
+    if (!claims || !lifetime || "problem" in lifetime || !withinLifetime(claims, lifetime.seconds)) return null;
     const cutoff = legacyCutoff === undefined ? legacyTokenCutoff(env, cutoverCompletedAt(env)) : legacyCutoff;
     // iat has whole seconds: a token of the cutoff's own second is refused too.
     if (cutoff && claims.iat >= Math.floor(cutoff.getTime() / 1000)) return null;
@@ -64,7 +64,8 @@ export async function readToken(env: Env, token: string, type: TokenType, legacy
  * cannot be read refuses every legacy token rather than none.
  */
 export function legacyTokenCutoff(env: Pick<Env, "LEGACY_TOKEN_CUTOFF">, cutoverCompletedAt: Date | null = null): Date | null {
-  const configured = env.LEGACY_TOKEN_CUTOFF === undefined ? null : configuredCutoff(env.LEGACY_TOKEN_CUTOFF);
+  const setting = configuredCutoff(env);
+  const configured = setting === null ? null : "problem" in setting ? new Date(0) : setting.at;
   const instants = [configured, cutoverCompletedAt].filter((d): d is Date => d !== null);
   return instants.length === 0 ? null : new Date(Math.min(...instants.map((d) => d.getTime())));
 }
@@ -103,34 +104,29 @@ const secondsSetting = z
   .transform(Number)
   .pipe(z.number().int().positive());
 
-/** The legacy site's simplejwt lifetime for `type`; null (refuse them all) if its setting cannot be read. */
-function legacyLifetime(env: Env, type: TokenType): number | null {
+type Setting<T> = T | { problem: string };
+
+/** The legacy site's simplejwt lifetime for `type`, or what is wrong with its setting (its tokens are then refused). */
+function legacyLifetime(env: Env, type: TokenType): Setting<{ seconds: number }> {
   const { setting, fallback } = LEGACY_LIFETIMES[type];
   const value = env[setting];
-  if (value === undefined) return fallback;
+  if (value === undefined) return { seconds: fallback };
   const parsed = secondsSetting.safeParse(value);
-  if (parsed.success) return parsed.data;
-  console.error(`${setting} is not a whole number of seconds (${JSON.stringify(value)}): legacy ${type} tokens are refused`);
-  return null;
+  return parsed.success ? { seconds: parsed.data } : { problem: `${setting} is not a whole number of seconds` };
 }
 
 const instantSetting = z.union([z.iso.datetime({ offset: true }), z.iso.date()]);
 
-/** What is wrong with the legacy token settings (each problem refuses legacy tokens), for /health. */
-export function legacySettingProblems(env: Env): string[] {
-  const problems: string[] = [];
-  for (const { setting } of Object.values(LEGACY_LIFETIMES)) {
-    const value = env[setting];
-    if (value !== undefined && !secondsSetting.safeParse(value).success) problems.push(`${setting} is not a whole number of seconds`);
-  }
-  if (env.LEGACY_TOKEN_CUTOFF !== undefined && !instantSetting.safeParse(env.LEGACY_TOKEN_CUTOFF).success) problems.push("LEGACY_TOKEN_CUTOFF is not an ISO 8601 instant");
-  return problems;
+/** LEGACY_TOKEN_CUTOFF if set (null if not), or what is wrong with it (every legacy token is then refused). */
+function configuredCutoff(env: Pick<Env, "LEGACY_TOKEN_CUTOFF">): Setting<{ at: Date }> | null {
+  const value = env.LEGACY_TOKEN_CUTOFF;
+  if (value === undefined) return null;
+  return instantSetting.safeParse(value).success ? { at: new Date(value) } : { problem: "LEGACY_TOKEN_CUTOFF is not an ISO 8601 instant" };
 }
 
-function configuredCutoff(value: string): Date {
-  if (instantSetting.safeParse(value).success) return new Date(value);
-  console.error(`LEGACY_TOKEN_CUTOFF is not an ISO 8601 instant (${JSON.stringify(value)}): legacy tokens are refused`);
-  return new Date(0);
+/** What is wrong with the legacy token settings, for /health (config-check.ts). */
+export function legacySettingProblems(env: Env): string[] {
+  return [legacyLifetime(env, "access"), legacyLifetime(env, "refresh"), configuredCutoff(env)].flatMap((s) => (s && "problem" in s ? [s.problem] : []));
 }
 
 function revokedKey(jti: string): string {
