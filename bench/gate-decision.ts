@@ -15,7 +15,7 @@ export async function gateDecisionMicros(requests = 200_000): Promise<number> {
     await build({
       stdin: {
         contents: `
-          export { stickyIdentity } from "${root}src/cutover/bucket";
+          export { headerIdentity as stickyIdentity } from "${root}src/cutover/identity";
           export { chooseBackend } from "${root}src/cutover/split";
           export { MetricsBuffer } from "${root}src/cutover/metrics-buffer";
           export { INITIAL_CUTOVER } from "${root}src/cutover/state";`,

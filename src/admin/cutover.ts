@@ -13,8 +13,9 @@ const rollbackBody = z.object({ reason: z.string().min(1).max(500).optional() })
 const metricsQuery = z.object({ window: z.coerce.number().int().min(10).max(3600).optional() }).strict();
 
 export async function getCutover(_request: IRequest, env: Env): Promise<Response> {
-  const [state, history] = await Promise.all([coordinator(env).getCutover(), recentAudit(env, "cutover.", 20)]);
-  return jsonResponse({ ...state, cacheTtlMs: cacheTtlMs(env), history });
+  const stub = coordinator(env);
+  const [state, sync, history] = await Promise.all([stub.getCutover(), stub.syncStatus(), recentAudit(env, "cutover.", 20)]);
+  return jsonResponse({ ...state, cacheTtlMs: cacheTtlMs(env), sync, history });
 }
 
 export async function patchCutover(request: IRequest, env: Env): Promise<Response> {
@@ -30,10 +31,11 @@ export async function rollbackCutover(request: IRequest, env: Env): Promise<Resp
 
 export async function getMetrics(request: IRequest, env: Env): Promise<Response> {
   const { window } = parseWith(metricsQuery, request.query, "query");
-  const state = await coordinator(env).getCutover();
+  const stub = coordinator(env);
+  const state = await stub.getCutover();
   const windowSeconds = window ?? state.thresholds.windowSeconds;
-  const [backends, stateReads] = await Promise.all([coordinator(env).metrics(windowSeconds), coordinator(env).stateReads()]);
-  return jsonResponse({ windowSeconds, backends, stateReads });
+  const [backends, stateReads, sync] = await Promise.all([stub.metrics(windowSeconds), stub.stateReads(), stub.syncStatus()]);
+  return jsonResponse({ windowSeconds, backends, stateReads, sync });
 }
 
 function safeJson(text: string): unknown {

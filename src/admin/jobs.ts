@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import type { JobAction } from "../coordinator/coordinator";
-import { createJobSchema, type Failure } from "../coordinator/model";
+import { conflictListQuery, createJobSchema, resolveConflictSchema, type Failure } from "../coordinator/model";
 import { csvLine } from "../app/csv-output";
 import { jsonResponse, parseWith, readJson } from "../lib/http";
 import { unwrap } from "../lib/outcome";
@@ -47,6 +47,27 @@ export async function jobFailures(request: IRequest, env: Env): Promise<Response
   return jsonResponse({ id, failures, limit, offset });
 }
 
+const conflictParams = z.object({ id: z.coerce.number().int().positive("must be a conflict id").max(Number.MAX_SAFE_INTEGER) });
+
+/** GET /admin/conflicts?state=open|resolved&limit=&offset= */
+export async function listConflicts(request: IRequest, env: Env): Promise<Response> {
+  const { state, limit, offset } = parseWith(conflictListQuery, request.query, "query");
+  return jsonResponse({ conflicts: await coordinator(env).listConflicts(state, limit, offset), state: state ?? null, limit, offset });
+}
+
+export async function getConflict(request: IRequest, env: Env): Promise<Response> {
+  const { id } = parseWith(conflictParams, request.params, "path");
+  return jsonResponse(unwrap(await coordinator(env).getConflict(id)));
+}
+
+/** POST /admin/conflicts/:id/resolve — see resolveConflictSchema and coordinator/conflict-resolution.ts. */
+export async function resolveConflict(request: IRequest, env: Env): Promise<Response> {
+  const { id } = parseWith(conflictParams, request.params, "path");
+  const input = await readJson(request, resolveConflictSchema);
+  return jsonResponse(unwrap(await coordinator(env).resolveConflict(id, input, operator(request))));
+}
+
+/** The conflict's id is in its detail ("conflict #7: …"): the columns stay those spreadsheets already read. */
 const FAILURE_COLUMNS = ["kind", "fileId", "table", "line", "source", "reason", "detail", "attempts"] as const satisfies readonly (keyof Failure)[];
 
 /** Paths and details come from legacy data: written like every CSV we serve, formulae neutralised. */

@@ -4,7 +4,7 @@ import { errorResponse } from "../lib/http";
 import { requireAdmin } from "./auth";
 import { getCutover, getMetrics, patchCutover, rollbackCutover } from "./cutover";
 import { getExportSet, putExport } from "./exports";
-import { controlJob, createJob, getJob, jobFailures, listJobs } from "./jobs";
+import { controlJob, createJob, getConflict, getJob, jobFailures, listConflicts, listJobs, resolveConflict } from "./jobs";
 
 type Args = [Env, ExecutionContext];
 
@@ -18,6 +18,9 @@ export const adminRouter = Router<IRequest, Args>({ base: "/admin" })
   .get("/jobs/:id", getJob)
   .get("/jobs/:id/failures", jobFailures)
   .post("/jobs/:id/:action", controlJob)
+  .get("/conflicts", listConflicts)
+  .get("/conflicts/:id", getConflict)
+  .post("/conflicts/:id/resolve", resolveConflict)
   .get("/cutover", getCutover)
   .patch("/cutover", patchCutover)
   .post("/cutover/rollback", rollbackCutover)

@@ -12,12 +12,14 @@ import { cleanFileName, deleteOnError, receiveCsv } from "./csv-intake";
 import { MAX_COLUMNS, MAX_PREVIEW_BYTES, MAX_PREVIEW_READ_BYTES } from "./csv-limits";
 import { requireUser, type SessionUser } from "./session";
 import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
+import { tombstone } from "../sync/tombstones";
 
 const PREVIEW_ROWS = 100;
 
 export interface StoredFile {
   id: string;
   num: number;
+  legacy_id: number | null;
   user_id: number;
   file_name: string;
   r2_key: string;
@@ -147,12 +149,19 @@ export function attachment(fileName: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }
 
-/** DELETE /api/list_cutter/delete/<id>/ — the D1 row and the R2 object. */
+/**
+ * DELETE /api/list_cutter/delete/<id>/ — the D1 row and the R2 object; an imported file leaves a
+ * tombstone. The row and its tombstone go first, then the object: a copy of the file (a full job's
+ * re-copy) that lands before the row is gone writes an object this delete then removes, and one
+ * that lands after finds the tombstone and removes its own object (record-copies.ts). The other
+ * order left an object that nothing refers to: written between the object's delete and the row's.
+ */
 export async function deleteFile(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const row = await ownedFile(env, user, request.params.id ?? "");
+  const grave = tombstone(env.DB, "files", row.id, row.legacy_id);
+  await env.DB.batch([env.DB.prepare(`DELETE FROM files WHERE id = ? AND user_id = ?`).bind(row.id, user.id), ...(grave ? [grave] : [])]);
   await env.FILES.delete(row.r2_key);
-  await env.DB.prepare(`DELETE FROM files WHERE id = ? AND user_id = ?`).bind(row.id, user.id).run();
   return new Response(null, { status: 204 });
 }
 
@@ -167,7 +176,7 @@ export async function updateTags(request: IRequest, env: Env): Promise<Response>
   const { user_tags } = await readBody(request, tagsBody);
   const tags = [...new Set([...(JSON.parse(row.user_tags) as string[]), ...user_tags])];
   if (tags.length > MAX_TAGS) throw new HttpError(400, `A file has at most ${MAX_TAGS} tags.`, "user_tags");
-  await env.DB.prepare(`UPDATE files SET user_tags = ?, updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
+  await env.DB.prepare(`UPDATE files SET user_tags = ?, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
   return jsonResponse({ message: "Tags updated successfully." });
 }
 

@@ -6,6 +6,7 @@ import { readBody } from "./contract";
 import { ownedFile } from "./files";
 import { requireUser, type SessionUser } from "./session";
 import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
+import { tombstone } from "../sync/tombstones";
 
 const filterFields = {
   name: z.string().trim().min(1, "This field may not be blank.").max(255),
@@ -18,6 +19,7 @@ const updateBody = z.object(filterFields).partial().strict();
 
 interface StoredFilter {
   id: number;
+  legacy_id: number | null;
   file_id: string | null;
   name: string;
   description: string;
@@ -69,7 +71,7 @@ export async function updateFilter(request: IRequest, env: Env): Promise<Respons
   if (body.file_id) await ownedFile(env, user, body.file_id);
   const next = { ...current, ...body, filter_config: body.filter_config ? JSON.stringify(body.filter_config) : current.filter_config };
   const row = await env.DB.prepare(
-    `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, updated_at = ${SQL_NOW}
+    `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, changed_on = 'new', updated_at = ${SQL_NOW}
      WHERE id = ? AND user_id = ? RETURNING *`,
   )
     .bind(next.name, next.description, next.file_id, next.filter_config, current.id, user.id)
@@ -77,10 +79,11 @@ export async function updateFilter(request: IRequest, env: Env): Promise<Respons
   return jsonResponse(shape(row!));
 }
 
-/** DELETE /api/list_cutter/filters/<id>/ */
+/** DELETE /api/list_cutter/filters/<id>/ — an imported filter leaves a tombstone. */
 export async function deleteFilter(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const row = await owned(env, user, request.params.id);
-  await env.DB.prepare(`DELETE FROM saved_filters WHERE id = ? AND user_id = ?`).bind(row.id, user.id).run();
+  const grave = tombstone(env.DB, "saved_filters", row.id, row.legacy_id);
+  await env.DB.batch([env.DB.prepare(`DELETE FROM saved_filters WHERE id = ? AND user_id = ?`).bind(row.id, user.id), ...(grave ? [grave] : [])]);
   return new Response(null, { status: 204 });
 }

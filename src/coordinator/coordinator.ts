@@ -2,18 +2,21 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import type { ItemReport } from "../copy/messages";
 import { existingFileChecksums } from "../copy/existing-checksums";
-import { exportObjectKey, REQUIRED_TABLES } from "../legacy/export-contract";
+import { EXPORT_TABLES, exportObjectKey, REQUIRED_TABLES } from "../legacy/export-contract";
 import type { BackendSample } from "../cutover/metrics-model";
 import type { CutoverPatch } from "../cutover/patch-schema";
 import type { CutoverState } from "../cutover/state";
 import { runMigrations } from "../lib/do-migrations";
 import { refuse, type Outcome } from "../lib/outcome";
+import { tombstonedIds } from "../sync/tombstones";
 import { AuditOutbox } from "./audit-outbox";
+import { planResolution } from "./conflict-resolution";
+import { ConflictStore, publicView } from "./conflicts";
 import { ANALYSIS_INTERVAL_MS, CutoverControl } from "./cutover-control";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord } from "./jobs";
 import { Ledger } from "./ledger";
-import { jobSettingsSchema, type CreateJobInput, type Failure, type JobView } from "./model";
+import { jobSettingsSchema, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type Failure, type JobView, type SyncStatus } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
 import { COORDINATOR_MIGRATIONS } from "./schema";
 import { Wakeups } from "./wakeups";
@@ -40,6 +43,7 @@ const AUDIT_RETRY_MAX_MS = 60_000;
 export class MigrationCoordinator extends DurableObject<Env> {
   readonly #jobs: JobStore;
   readonly #ledger: Ledger;
+  readonly #conflicts: ConflictStore;
   readonly #dispatcher: Dispatcher;
   readonly #audit: AuditOutbox;
   readonly #cutover: CutoverControl;
@@ -50,9 +54,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
     const { sql } = ctx.storage;
     this.#jobs = new JobStore(sql);
     this.#ledger = new Ledger(sql);
+    this.#conflicts = new ConflictStore(sql);
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
     this.#audit = new AuditOutbox(sql, env.DB);
-    this.#cutover = new CutoverControl(ctx.storage, this.#audit);
+    this.#cutover = new CutoverControl(ctx.storage, this.#audit, (now) => this.#syncStatus(now).lagSeconds);
     this.#wakeups = new Wakeups(ctx.storage, {
       job: { run: (now) => this.#jobWake(now), failed: (error, failures, now) => this.#jobStepFailed(error, failures, now) },
       cutover: {
@@ -126,11 +131,13 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async createJob(input: CreateJobInput, actor: string): Promise<Outcome<JobView>> {
     const active = this.#jobs.active();
     if (active) return refuse(409, `job ${active.id} is still ${active.state}; pause or cancel it first`);
+    // The oldest upload of the set's tables: how old the legacy data the job brings can be (syncStatus).
+    let exportedAt: number | undefined;
     if (input.kind !== "verify") {
-      for (const table of REQUIRED_TABLES) {
-        if (!(await this.env.FILES.head(exportObjectKey(input.exportSet!, table)))) {
-          return refuse(400, `export set '${input.exportSet}' has no ${table}.csv`, "exportSet");
-        }
+      for (const table of EXPORT_TABLES) {
+        const head = await this.env.FILES.head(exportObjectKey(input.exportSet!, table));
+        if (head) exportedAt = Math.min(exportedAt ?? Infinity, head.uploaded.getTime());
+        else if (REQUIRED_TABLES.includes(table)) return refuse(400, `export set '${input.exportSet}' has no ${table}.csv`, "exportSet");
       }
     }
     const now = Date.now();
@@ -144,6 +151,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
           plan: initialPlan(input.kind),
         },
         now,
+        exportedAt === undefined ? {} : { exportedAt },
       );
       this.#audit.add({ actor, action: "job.create", target: created.id, details: input }, now);
       return created;
@@ -182,6 +190,58 @@ export class MigrationCoordinator extends DurableObject<Env> {
     await this.#deliverAudit();
     const view = this.#view(this.#jobs.get(id)!);
     return { ok: true, value: requeued === undefined ? view : { ...view, requeued } };
+  }
+
+  /** The newest finished full or delta job, and how far behind legacy its export was (now − exportedAt). */
+  async syncStatus(): Promise<SyncStatus> {
+    return this.#syncStatus(Date.now());
+  }
+
+  #syncStatus(now: number): SyncStatus {
+    const job = this.#jobs.lastSync();
+    if (!job) return { lastSync: null, lagSeconds: null };
+    const exportedAt = job.counters.exportedAt ?? null;
+    return {
+      lastSync: { jobId: job.id, kind: job.kind, state: job.state, finishedAt: iso(job.finishedAt)!, exportedAt: iso(exportedAt), legacyChanges: job.counters.legacyChanges ?? 0 },
+      lagSeconds: exportedAt === null ? null : Math.max(0, Math.round((now - exportedAt) / 1000)),
+    };
+  }
+
+  // ── import conflicts ───────────────────────────────────────────────────────────────────────
+
+  async listConflicts(state: ConflictState | undefined, limit: number, offset: number): Promise<ConflictView[]> {
+    return this.#conflicts.list(state, limit, offset).map(publicView);
+  }
+
+  async getConflict(id: number): Promise<Outcome<ConflictView>> {
+    const conflict = this.#conflicts.get(id);
+    return conflict ? { ok: true, value: publicView(conflict) } : refuse(404, `no conflict ${id}`);
+  }
+
+  /** Resolutions one at a time: each checks the conflict is open, changes D1, then records itself. */
+  #resolving: Promise<unknown> = Promise.resolve();
+
+  async resolveConflict(id: number, input: ConflictResolution, actor: string): Promise<Outcome<{ conflict: ConflictView; note: string; legacySql?: string }>> {
+    const run = this.#resolving.then(() => this.#resolve(id, input, actor));
+    this.#resolving = run.catch(() => {});
+    return run;
+  }
+
+  async #resolve(id: number, input: ConflictResolution, actor: string): Promise<Outcome<{ conflict: ConflictView; note: string; legacySql?: string }>> {
+    const conflict = this.#conflicts.get(id);
+    if (!conflict) return refuse(404, `no conflict ${id}`);
+    if (conflict.state !== "open") return refuse(409, `conflict ${id} is already resolved`);
+    const plan = await planResolution(this.env.DB, this.#conflicts, conflict, input);
+    if (!plan.ok) return plan;
+    const { resolution, rename, legacySql, note } = plan.value;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#conflicts.resolve(id, resolution, now);
+      if (rename) this.#conflicts.recordRename(rename.legacyUserId, rename.legacyUsername, rename.username, now);
+      this.#audit.add({ actor, action: "conflict.resolve", target: `conflict:${id}`, details: { table: conflict.table, rowKey: conflict.rowKey, field: conflict.field, ...resolution } }, now);
+    });
+    await this.#deliverAudit();
+    return { ok: true, value: { conflict: publicView(this.#conflicts.get(id)!), note, ...(legacySql ? { legacySql } : {}) } };
   }
 
   /** Why `action` cannot be applied to `job` now, if it cannot. */
@@ -266,7 +326,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   /** One bounded step of the job; returns when it wants to run again. */
   async #jobStep(job: JobRecord, now: number): Promise<number | null> {
     if (job.state === "planning") {
-      const step = await planStep({ env: this.env, ledger: this.#ledger, job });
+      const step = await planStep({ env: this.env, ledger: this.#ledger, conflicts: this.#conflicts, job });
       if (!step.ok) {
         this.#jobs.update(job.id, { state: "failed", error: step.error, finishedAt: now }, now);
         return null;
@@ -315,10 +375,14 @@ export class MigrationCoordinator extends DurableObject<Env> {
       return null;
     }
     const rows = await existingFileChecksums(this.env.DB, done.map((d) => d.fileId));
+    // A file the new app deleted after its copy has no row, and must not have one.
+    const missing = done.filter((d) => !rows.has(d.fileId)).map((d) => d.fileId);
+    const deleted = missing.length > 0 ? await tombstonedIds(this.env.DB, "files", missing) : new Set<string>();
     for (const item of done) {
       const row = rows.get(item.fileId);
-      if (!row) this.#ledger.markFailed(job.id, item.fileId, "d1_mismatch", "no files row in D1 after copy");
-      else if (row.size !== item.bytes || row.checksum !== item.sha256) {
+      if (!row) {
+        if (!deleted.has(item.fileId)) this.#ledger.markFailed(job.id, item.fileId, "d1_mismatch", "no files row in D1 after copy");
+      } else if (row.size !== item.bytes || row.checksum !== item.sha256) {
         this.#ledger.markFailed(job.id, item.fileId, "d1_mismatch", `D1 has ${row.size} bytes/${row.checksum}, copy had ${item.bytes}/${item.sha256}`);
       }
     }
@@ -334,7 +398,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   }
 
   #complete(job: JobRecord, now: number): void {
-    const failed = this.#ledger.counts(job.id).failed + this.#ledger.rowErrorCount(job.id);
+    const failed = this.#ledger.counts(job.id).failed + this.#ledger.rowErrorCount(job.id) + this.#conflicts.counts(job.id).open;
     this.#jobs.update(job.id, { state: failed > 0 ? "completed_with_failures" : "completed", plan: { step: "done" }, finishedAt: now }, now);
   }
 
@@ -357,6 +421,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
       users: { migrated: job.counters.usersMigrated },
       filters: { migrated: job.counters.filtersMigrated },
       rowErrors: this.#ledger.rowErrorCount(job.id),
+      conflicts: this.#conflicts.counts(job.id),
+      legacyChanges: job.counters.legacyChanges ?? 0,
+      deletedOnNew: { files: job.counters.filesDeletedOnNew ?? 0, filters: job.counters.filtersDeletedOnNew ?? 0 },
+      exportedAt: iso(job.counters.exportedAt ?? null),
       steps: { count: job.counters.steps ?? 0, maxMs: job.counters.maxStepMs ?? 0, planningMs: job.counters.plannedAt ? job.counters.plannedAt - job.createdAt : null },
       throughput: { filesPerSecond: round(filesPerSecond), bytesPerSecond: Math.round(counts.bytesDone / seconds) },
       eta: job.finishedAt || open === 0 ? 0 : filesPerSecond > 0 ? Math.ceil(open / filesPerSecond) : null,

@@ -20,6 +20,8 @@ export class CutoverControl {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditOutbox,
+    /** How old the newest sync's legacy data is (seconds), or null if no sync has finished. */
+    private readonly syncLagSeconds: (now: number) => number | null = () => null,
   ) {
     this.#metrics = new RequestMetrics(storage.sql);
   }
@@ -75,10 +77,17 @@ export class CutoverControl {
     }
     if (state.plan) {
       const stepEnds = state.plan.stepStartedAt + state.plan.holdSeconds * 1000;
-      if (verdict.kind === "healthy" && now >= stepEnds) this.#advancePlan(state, verdict, now);
+      if (verdict.kind === "healthy" && now >= stepEnds && this.#synced(state.plan, now)) this.#advancePlan(state, verdict, now);
       else return Math.min(now + ANALYSIS_INTERVAL_MS, Math.max(stepEnds, now + 100));
     }
     return now + ANALYSIS_INTERVAL_MS;
+  }
+
+  /** Whether the plan's sync condition holds: users moved to the new app find their latest legacy changes there. */
+  #synced(plan: NonNullable<CutoverState["plan"]>, now: number): boolean {
+    if (!plan.maxSyncLagSeconds) return true;
+    const lag = this.syncLagSeconds(now);
+    return lag !== null && lag <= plan.maxSyncLagSeconds;
   }
 
   /** The plan's next step (or its end, after the last), on a healthy verdict at the end of a hold. */

@@ -1,47 +1,47 @@
-import { idChunks, SQL_NOW } from "../lib/d1";
-import type { FilterRow, UserRow } from "../legacy/export-contract";
+import { SQL_NOW } from "../lib/d1";
+import { selectIn } from "../sync/select-in";
+import { MERGE_RULES, syncedFields, type SyncedTable, type Value } from "../sync/three-way-merge";
 
-
-/** Upsert of a legacy user keyed by its legacy id; a new-app user holding that id is never overwritten. */
-export function upsertUser(db: D1Database, u: UserRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO users (id, legacy_id, username, email, password_hash, first_name, last_name,
-                          is_active, is_staff, is_superuser, date_joined, last_login)
-       VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-       ON CONFLICT (id) DO UPDATE SET
-         username = excluded.username, email = excluded.email, password_hash = excluded.password_hash,
-         first_name = excluded.first_name, last_name = excluded.last_name, is_active = excluded.is_active,
-         is_staff = excluded.is_staff, is_superuser = excluded.is_superuser, date_joined = excluded.date_joined,
-         last_login = excluded.last_login, updated_at = ${SQL_NOW}
-       WHERE users.legacy_id = excluded.legacy_id`,
-    )
-    .bind(u.id, u.username, u.email, u.password, u.first_name, u.last_name, +u.is_active, +u.is_staff, +u.is_superuser, u.date_joined, u.last_login);
+/** A D1 row of a synced table as an import reads it: its synced fields, base and origin. */
+export interface StoredRow {
+  id: number | string;
+  legacy_id: number | null;
+  legacy_base: string | null;
+  changed_on: "legacy" | "new";
+  [field: string]: Value;
 }
 
-export function upsertFilter(db: D1Database, f: FilterRow): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO saved_filters (id, legacy_id, user_id, file_id, name, description, filter_config, created_at)
-       VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)
-       ON CONFLICT (id) DO UPDATE SET
-         user_id = excluded.user_id, file_id = excluded.file_id, name = excluded.name,
-         description = excluded.description, filter_config = excluded.filter_config, updated_at = ${SQL_NOW}
-       WHERE saved_filters.legacy_id = excluded.legacy_id`,
-    )
-    .bind(f.id, f.user_id, f.file_id, f.name, f.description, JSON.stringify(f.filter_config), f.created_at);
+/** Reads of the rows of `table` with these ids. */
+export function selectStored(db: D1Database, table: SyncedTable, ids: readonly (number | string)[]): D1PreparedStatement[] {
+  return selectIn(db, `SELECT id, legacy_id, legacy_base, changed_on, ${MERGE_RULES[table].fields.join(", ")} FROM ${table} WHERE id IN`, ids);
 }
 
-/** Ids (of `table`, column `id`) among `ids` that exist, in chunks within D1's bound-parameter limit. */
-export async function existingIds<T extends number | string>(db: D1Database, table: "users" | "files", ids: readonly T[]): Promise<Set<T>> {
-  const found = new Set<T>();
-  const unique = [...new Set(ids)];
-  for (const chunk of idChunks(unique)) {
-    const rows = await db
-      .prepare(`SELECT id FROM ${table} WHERE id IN (${chunk.map(() => "?").join(", ")})`)
-      .bind(...chunk)
-      .all<{ id: T }>();
-    for (const row of rows.results) found.add(row.id);
-  }
-  return found;
+/**
+ * A legacy row D1 does not hold yet (users, saved_filters; the copy consumer inserts files), keyed
+ * by its legacy id, with its base. `extra` are columns written on creation only.
+ */
+export function insertImported(db: D1Database, table: "users" | "saved_filters", id: number, values: Record<string, Value>, extra: Record<string, Value> = {}): D1PreparedStatement {
+  const fields = MERGE_RULES[table].fields;
+  const columns = [...fields, ...Object.keys(extra)];
+  return db
+    .prepare(
+      `INSERT INTO ${table} (id, legacy_id, ${columns.join(", ")}, legacy_base, changed_on)
+       VALUES (?1, ?1, ${columns.map((_, i) => `?${i + 2}`).join(", ")}, ?${columns.length + 2}, 'legacy')`,
+    )
+    .bind(id, ...fields.map((f) => values[f] ?? null), ...Object.values(extra), JSON.stringify(syncedFields(MERGE_RULES[table], values)));
+}
+
+/**
+ * Writes a merge into an imported row, only if the row still holds what the merge read (its synced
+ * fields): a change the new app makes meanwhile is never overwritten; the statement then changes
+ * nothing, and the next job merges again.
+ */
+export function updateMerged(db: D1Database, table: SyncedTable, read: StoredRow, values: Record<string, Value>, base: Record<string, Value>, changedOn: "legacy" | "new"): D1PreparedStatement {
+  const fields = MERGE_RULES[table].fields;
+  return db
+    .prepare(
+      `UPDATE ${table} SET ${fields.map((f) => `${f} = ?`).join(", ")}, legacy_base = ?, changed_on = ?, updated_at = ${SQL_NOW}
+       WHERE id = ? AND legacy_id IS NOT NULL AND ${fields.map((f) => `${f} IS ?`).join(" AND ")}`,
+    )
+    .bind(...fields.map((f) => values[f] ?? null), JSON.stringify(base), changedOn, read.id, ...fields.map((f) => read[f] ?? null));
 }

@@ -12,6 +12,13 @@ export type PlanCursor =
 export interface JobCounters {
   usersMigrated: number;
   filtersMigrated: number;
+  /** Rows inserted or fields taken from legacy (jobs from before this counter lack it). */
+  legacyChanges?: number;
+  /** Export rows skipped because the new app deleted them (tombstones). */
+  filesDeletedOnNew?: number;
+  filtersDeletedOnNew?: number;
+  /** The oldest upload time (ms) of the export set's tables, for the sync lag. */
+  exportedAt?: number;
   /** Alarm steps taken for this job, and the longest one (ms, wall time including I/O). */
   steps?: number;
   maxStepMs?: number;
@@ -48,7 +55,7 @@ interface JobRow {
 export class JobStore {
   constructor(private readonly sql: SqlStorage) {}
 
-  create(job: Pick<JobRecord, "id" | "kind" | "exportSet" | "settings" | "plan">, now: number): JobRecord {
+  create(job: Pick<JobRecord, "id" | "kind" | "exportSet" | "settings" | "plan">, now: number, counters: Partial<JobCounters> = {}): JobRecord {
     this.sql.exec(
       `INSERT INTO jobs (id, kind, state, export_set, settings, plan, counters, created_at, updated_at, started_at)
        VALUES (?, ?, 'planning', ?, ?, ?, ?, ?, ?, ?)`,
@@ -57,7 +64,7 @@ export class JobStore {
       job.exportSet,
       JSON.stringify(job.settings),
       JSON.stringify(job.plan),
-      JSON.stringify({ usersMigrated: 0, filtersMigrated: 0 } satisfies JobCounters),
+      JSON.stringify({ usersMigrated: 0, filtersMigrated: 0, legacyChanges: 0, filesDeletedOnNew: 0, filtersDeletedOnNew: 0, ...counters } satisfies JobCounters),
       now,
       now,
       now,
@@ -74,6 +81,17 @@ export class JobStore {
   active(): JobRecord | null {
     const row = this.sql
       .exec<JobRow>(`SELECT * FROM jobs WHERE state IN (${ACTIVE_STATES.map(() => "?").join(", ")}) ORDER BY created_at LIMIT 1`, ...ACTIVE_STATES)
+      .toArray()[0];
+    return row ? fromRow(row) : null;
+  }
+
+  /** The newest full or delta job that completed, with or without failures. */
+  lastSync(): JobRecord | null {
+    const row = this.sql
+      .exec<JobRow>(
+        `SELECT * FROM jobs WHERE kind IN ('full', 'delta') AND state IN ('completed', 'completed_with_failures') AND finished_at IS NOT NULL
+         ORDER BY finished_at DESC LIMIT 1`,
+      )
       .toArray()[0];
     return row ? fromRow(row) : null;
   }

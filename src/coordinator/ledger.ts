@@ -2,6 +2,7 @@ import type { FailureReason, ItemReport } from "../copy/messages";
 import { TRANSIENT_REASONS } from "../copy/messages";
 import type { Failure, ItemState, JobSettings } from "./model";
 import { ITEM_STATES } from "./model";
+import { CONFLICT_FAILURES_SQL } from "./conflicts";
 
 export interface NewItem {
   fileId: string;
@@ -22,8 +23,11 @@ export interface LeasedItem {
   payload: unknown;
 }
 
-/** Failures that come from the export row itself: a corrected export, not a retry, is what fixes them. */
-const EXPORT_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user", "message_too_large"];
+/**
+ * Failures that come from the export row itself: a corrected export, not a retry, is what fixes them
+ * (a conflict: its resolution, then the next delta, which imports the user first).
+ */
+const EXPORT_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user", "message_too_large", "conflict"];
 
 /**
  * The per-item ledger of one coordinator: every item's state, attempts, lease and result. Every
@@ -241,14 +245,16 @@ export class Ledger {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM row_errors WHERE job_id = ?`, jobId).one().n;
   }
 
+  /** Bad export rows, then failed items, then the conflicts the job met (conflicts.ts). */
   failures(jobId: string, limit: number, offset: number): Failure[] {
     return this.sql
-      .exec<{ kind: "item" | "row"; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number }>(
-        `SELECT 'row' AS kind, NULL AS file_id, export_table AS tbl, line, NULL AS source, 'invalid_row' AS reason, error AS detail, 0 AS attempts
+      .exec<{ kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null }>(
+        `SELECT 'row' AS kind, NULL AS file_id, export_table AS tbl, line, NULL AS source, 'invalid_row' AS reason, error AS detail, 0 AS attempts, NULL AS conflict_id
            FROM row_errors WHERE job_id = ?1
          UNION ALL
-         SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts
+         SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts, NULL
            FROM items WHERE job_id = ?1 AND state = 'failed'
+         UNION ALL ${CONFLICT_FAILURES_SQL}
          ORDER BY kind DESC, tbl, line, file_id
          LIMIT ?2 OFFSET ?3`,
         jobId,
@@ -256,7 +262,7 @@ export class Ledger {
         offset,
       )
       .toArray()
-      .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts }));
+      .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id }));
   }
 }
 

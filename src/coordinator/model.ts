@@ -60,6 +60,14 @@ export interface JobView extends JobIdentity {
   users: { migrated: number };
   filters: { migrated: number };
   rowErrors: number;
+  /** Conflicts this job met (open: not resolved yet); each is listed under its failures. */
+  conflicts: { open: number; total: number };
+  /** Rows this job inserted or took a field from legacy for (files: planned for insert, or merged). */
+  legacyChanges: number;
+  /** Export rows not imported because the new app deleted them (tombstones). */
+  deletedOnNew: { files: number; filters: number };
+  /** The oldest upload time of the export set's tables (full and delta jobs). */
+  exportedAt: string | null;
   /** Alarm steps this job took and the longest (ms); how long planning took (ms). */
   steps: { count: number; maxMs: number; planningMs: number | null };
   throughput: { filesPerSecond: number; bytesPerSecond: number };
@@ -70,7 +78,7 @@ export interface JobView extends JobIdentity {
 }
 
 export interface Failure {
-  kind: "item" | "row";
+  kind: "item" | "row" | "conflict";
   fileId: string | null;
   table: string | null;
   line: number | null;
@@ -78,4 +86,74 @@ export interface Failure {
   reason: string;
   detail: string | null;
   attempts: number;
+  /** For kind "conflict": resolve it with POST /admin/conflicts/<conflictId>/resolve. */
+  conflictId: number | null;
+}
+
+// ── import conflicts ─────────────────────────────────────────────────────────────────────────
+
+export const CONFLICT_FIELDS = ["username", "email", "fields"] as const;
+export type ConflictField = (typeof CONFLICT_FIELDS)[number];
+export const CONFLICT_STATES = ["open", "resolved"] as const;
+export type ConflictState = (typeof CONFLICT_STATES)[number];
+
+/** What each kind of conflict records. */
+export interface ConflictDetails {
+  /**
+   * A legacy user's username is held in D1 by another user. `username` is the name it would be
+   * imported under (after any rename-legacy), `legacyUsername` legacy's; `imported`: whether the
+   * legacy user is in D1 (only its username change is held back) or not imported at all.
+   */
+  username: { legacyUserId: number; legacyUsername: string; username: string; heldBy: { id: number; legacyId: number | null }; imported: boolean };
+  /** A legacy user imported for the first time has the email (any case) of a new-app user. */
+  email: { legacyUserId: number; email: string; heldBy: { id: number; username: string } };
+  /** Fields changed on both sides, to different values: the new app's kept. */
+  fields: { fields: Record<string, { base: unknown; local: unknown; remote: unknown }> };
+}
+
+export interface ConflictView {
+  id: number;
+  table: string;
+  rowKey: string;
+  field: ConflictField;
+  reason: string;
+  state: ConflictState;
+  summary: string;
+  detail: ConflictDetails[ConflictField];
+  resolution: unknown;
+  /** Jobs that met it, oldest first. */
+  jobIds: string[];
+  createdAt: string;
+  updatedAt: string;
+  resolvedAt: string | null;
+}
+
+/** Registration's rule for usernames (accounts.ts). */
+const username = z.string().trim().min(1, "is required").max(150, "at most 150 characters").regex(/^[\w.@+-]+$/, "letters, digits and @/./+/-/_ only");
+const email = z.string().trim().max(254, "at most 254 characters").refine((v) => v === "" || z.email().safeParse(v).success, "is not a valid email address");
+
+/**
+ * POST /admin/conflicts/:id/resolve. Username conflicts: rename-new or rename-legacy with `username`;
+ * email conflicts: the same with `email`, or keep-both; field conflicts: keep-new or keep-legacy.
+ */
+export const resolveConflictSchema = z
+  .object({
+    action: z.enum(["rename-new", "rename-legacy", "keep-new", "keep-legacy", "keep-both"]),
+    username: username.optional(),
+    email: email.optional(),
+  })
+  .strict();
+export type ConflictResolution = z.output<typeof resolveConflictSchema>;
+
+export const conflictListQuery = z.object({
+  state: z.enum(CONFLICT_STATES).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export interface SyncStatus {
+  /** The newest full or delta job that completed (with or without failures). */
+  lastSync: null | { jobId: string; kind: JobKind; state: JobState; finishedAt: string; exportedAt: string | null; legacyChanges: number };
+  /** Now minus that job's exportedAt: how far behind legacy the new app may be. */
+  lagSeconds: number | null;
 }

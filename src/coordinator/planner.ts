@@ -3,10 +3,17 @@ import type { FileRecord } from "../copy/messages";
 import { CsvRecordTooLargeError, csvRecordBatches, type CsvRecord } from "../lib/csv";
 import { decodeRow, exportObjectKey, missingColumns, type ExportRow, type ExportTable, type FileRow } from "../legacy/export-contract";
 import { relativeMediaPath, uploadKey } from "../legacy/paths";
-import { runIsolated } from "../lib/d1";
-import { existingIds, upsertFilter, upsertUser } from "./d1-import";
+import { batchRead, selectIn } from "../sync/select-in";
+import { fileValues } from "../sync/synced-rows";
+import { selectTombstones } from "../sync/tombstones";
+import type { ConflictStore } from "./conflicts";
+import { selectStored, type StoredRow } from "./d1-import";
+import { importFilters } from "./import-filters";
+import { importUsers } from "./import-users";
+import { applyWrites, blockedUserDetail, mergeWrite, type Decoded, type ImportContext, type RowWrite } from "./import-writes";
 import type { JobCounters, JobRecord, PlanCursor } from "./jobs";
 import type { Ledger, NewItem } from "./ledger";
+import { RowMerge } from "./row-merge";
 
 /** Records read per wake-up while planning; the cursor is saved after each step. */
 export const PLAN_ROWS_PER_STEP = 5_000;
@@ -21,6 +28,7 @@ export type PlanStep = { ok: true; plan: PlanCursor; counters: JobCounters } | {
 interface PlanContext {
   env: Env;
   ledger: Ledger;
+  conflicts: ConflictStore;
   job: JobRecord;
 }
 
@@ -38,7 +46,8 @@ export function initialPlan(kind: JobRecord["kind"]): PlanCursor {
 
 async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: "import" }>): Promise<PlanStep> {
   const { env, job } = ctx;
-  const counters = { ...job.counters };
+  const counters = { legacyChanges: 0, filesDeletedOnNew: 0, filtersDeletedOnNew: 0, ...job.counters };
+  const importing: ImportContext = { ...ctx, counters, now: Date.now() };
   const key = exportObjectKey(job.exportSet!, cursor.table);
   const object = await env.FILES.get(key, cursor.offset > 0 ? { range: { offset: cursor.offset } } : {});
   if (!object) {
@@ -59,7 +68,7 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
         records = records.slice(1);
       }
       for (let i = 0; i < records.length; i += D1_BATCH) {
-        await importRecords(ctx, cursor.table, header, records.slice(i, i + D1_BATCH), counters, knownUsers);
+        await importRecords(importing, cursor.table, header, records.slice(i, i + D1_BATCH), knownUsers);
       }
       const last = records.at(-1);
       if (last) {
@@ -85,26 +94,15 @@ function nextTable(table: ExportTable): PlanCursor {
   return next ? { step: "import", table: next, offset: 0, line: 1, header: null } : { step: "done" };
 }
 
-async function importRecords(ctx: PlanContext, table: ExportTable, header: string[], records: CsvRecord[], counters: JobCounters, knownUsers: Set<number>) {
-  const { ledger, job, env } = ctx;
-  if (table === "files") return planFiles(ctx, decodeRecords(ctx, "files", header, records), knownUsers);
-  const upserts =
-    table === "users"
-      ? decodeRecords(ctx, "users", header, records).map(({ record, row }) => ({ record, statement: upsertUser(env.DB, row) }))
-      : decodeRecords(ctx, "filters", header, records).map(({ record, row }) => ({ record, statement: upsertFilter(env.DB, row) }));
-  const outcomes = await runIsolated(env.DB, upserts.map((u) => u.statement));
-  outcomes.forEach((outcome, i) => {
-    const { record } = upserts[i]!;
-    if (!outcome.ok) ledger.recordRowError(job.id, table, record.line, outcome.error);
-    else if (outcome.changes === 0) ledger.recordRowError(job.id, table, record.line, "id is held by a row created in the new app");
-    else if (table === "users") counters.usersMigrated++;
-    else counters.filtersMigrated++;
-  });
+async function importRecords(ctx: ImportContext, table: ExportTable, header: string[], records: CsvRecord[], knownUsers: Set<number>) {
+  if (table === "users") return importUsers(ctx, decodeRecords(ctx, "users", header, records));
+  if (table === "filters") return importFilters(ctx, decodeRecords(ctx, "filters", header, records));
+  return planFiles(ctx, decodeRecords(ctx, "files", header, records), knownUsers);
 }
 
 /** The records that decode as rows of `table`; each that does not is recorded as a row error. */
-function decodeRecords<T extends ExportTable>(ctx: PlanContext, table: T, header: string[], records: CsvRecord[]): { record: CsvRecord; row: ExportRow<T> }[] {
-  const valid: { record: CsvRecord; row: ExportRow<T> }[] = [];
+function decodeRecords<T extends ExportTable>(ctx: PlanContext, table: T, header: string[], records: CsvRecord[]): Decoded<ExportRow<T>> {
+  const valid: Decoded<ExportRow<T>> = [];
   for (const record of records) {
     const decoded = record.error ? { ok: false as const, error: record.error } : decodeRow(table, header, record.fields);
     if (decoded.ok) valid.push({ record, row: decoded.row });
@@ -113,26 +111,43 @@ function decodeRecords<T extends ExportTable>(ctx: PlanContext, table: T, header
   return valid;
 }
 
-async function planFiles(ctx: PlanContext, rows: { record: CsvRecord; row: FileRow }[], knownUsers: Set<number>) {
-  const { env, job, ledger } = ctx;
-  const unseen = rows.map((r) => r.row.user_id).filter((id) => !knownUsers.has(id));
-  if (unseen.length > 0) for (const id of await existingIds(env.DB, "users", unseen)) knownUsers.add(id);
-  const alreadyCopied =
-    job.kind === "delta" ? await existingIds(env.DB, "files", rows.map((r) => r.row.file_id)) : new Set<string>();
+/**
+ * Files: one deleted on the new app is skipped (counted); one D1 holds has its row fields merged now
+ * (three-way-merge.ts) and, in a full job only, an item that checks (and if need be re-copies) its
+ * content; any other becomes an item, which the copy consumer inserts.
+ */
+async function planFiles(ctx: ImportContext, rows: Decoded<FileRow>, knownUsers: Set<number>) {
+  const { env, job, ledger, counters } = ctx;
+  const db = env.DB;
+  const fileIds = rows.map((r) => r.row.file_id);
+  const [users, stored, graves] = (await batchRead(db, [
+    selectIn(db, `SELECT id FROM users WHERE id IN`, rows.map((r) => r.row.user_id).filter((id) => !knownUsers.has(id))),
+    selectStored(db, "files", fileIds),
+    selectTombstones(db, "files", fileIds),
+  ])) as [{ id: number }[], StoredRow[], { row_id: string }[]];
+  for (const { id } of users) knownUsers.add(id);
+  const byId = new Map(stored.map((s) => [s.id, s]));
+  const deleted = new Set(graves.map((g) => g.row_id));
+  const blocked = ctx.conflicts.blockedUsers(rows.map((r) => r.row.user_id).filter((id) => !knownUsers.has(id)));
+  const writes: RowWrite[] = [];
   const items: { line: number; item: NewItem }[] = [];
   for (const { record, row } of rows) {
-    if (alreadyCopied.has(row.file_id)) continue;
+    if (deleted.has(row.file_id)) {
+      counters.filesDeletedOnNew++;
+      continue;
+    }
+    const payload = fileRecord(row);
+    const held = byId.get(row.file_id);
+    if (held && held.legacy_id !== row.id) {
+      ledger.recordRowError(job.id, "files", record.line, `file_id: ${row.file_id} is held in D1 by another file`);
+      continue;
+    }
+    if (held) {
+      const write = mergeWrite(ctx, new RowMerge("files", held, fileValues(payload)), record.line, () => {});
+      if (write) writes.push(write);
+      if (job.kind === "delta") continue;
+    }
     const source = relativeMediaPath(row.file_path, env.LEGACY_MEDIA_ROOT);
-    const payload: FileRecord = {
-      legacyId: row.id,
-      userId: row.user_id,
-      fileName: row.file_name,
-      uploadedAt: row.uploaded_at,
-      systemTags: row.system_tags,
-      userTags: row.user_tags,
-      metadata: row.metadata,
-      legacyPath: row.file_path,
-    };
     const item: NewItem = {
       fileId: row.file_id,
       sourcePath: source.ok ? source.relativePath : null,
@@ -140,14 +155,31 @@ async function planFiles(ctx: PlanContext, rows: { record: CsvRecord; row: FileR
       expectedSize: declaredSize(row.metadata),
       payload,
     };
+    const conflictId = blocked.get(row.user_id);
     if (!source.ok) item.failure = { reason: "unsafe_path", detail: source.detail };
+    else if (conflictId !== undefined) item.failure = { reason: "conflict", detail: blockedUserDetail(row.user_id, conflictId) };
     else if (!knownUsers.has(row.user_id)) item.failure = { reason: "unknown_user", detail: `user ${row.user_id} was not imported` };
+    else if (!held) counters.legacyChanges++;
     items.push({ line: record.line, item });
   }
+  await applyWrites(ctx, "files", writes);
   for (const index of ledger.insert(job.id, items.map((i) => i.item))) {
     const { line, item } = items[index]!;
     ledger.recordRowError(job.id, "files", line, `file_id: ${item.fileId} appears more than once`);
   }
+}
+
+function fileRecord(row: FileRow): FileRecord {
+  return {
+    legacyId: row.id,
+    userId: row.user_id,
+    fileName: row.file_name,
+    uploadedAt: row.uploaded_at,
+    systemTags: row.system_tags,
+    userTags: row.user_tags,
+    metadata: row.metadata,
+    legacyPath: row.file_path,
+  };
 }
 
 /** A size the legacy row itself declares (metadata.size), checked against what is downloaded. */

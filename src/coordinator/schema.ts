@@ -128,4 +128,42 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         created_at TEXT NOT NULL               -- ISO 8601, as D1 audit_logs holds it
       );`,
   },
+  {
+    version: 5,
+    description: "import conflicts, the jobs that met them, and legacy users imported under another name (coordinator/conflicts.ts)",
+    sql: `
+      CREATE TABLE IF NOT EXISTS conflicts (
+        id          INTEGER PRIMARY KEY,
+        job_id      TEXT NOT NULL,             -- the job that found it first
+        tbl         TEXT NOT NULL,             -- users | files | saved_filters
+        row_key     TEXT NOT NULL,             -- the legacy user or filter id, or the file_id
+        field       TEXT NOT NULL,             -- username | email | fields
+        detail      TEXT NOT NULL,             -- JSON: both sides' values, the other user's id
+        summary     TEXT NOT NULL,             -- one line for the failures list
+        state       TEXT NOT NULL DEFAULT 'open',
+        resolution  TEXT,                      -- JSON: the operator's action, or the import that settled it
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        resolved_at INTEGER
+      );
+      -- At most one open conflict per row and kind: a later job updates it instead of adding another.
+      CREATE UNIQUE INDEX IF NOT EXISTS conflicts_open ON conflicts (tbl, row_key, field) WHERE state = 'open';
+      CREATE INDEX IF NOT EXISTS conflicts_by_state ON conflicts (state, id);
+
+      -- Every job that met a conflict, with the export line, so each job's failures list it.
+      CREATE TABLE IF NOT EXISTS conflict_sightings (
+        conflict_id INTEGER NOT NULL,
+        job_id      TEXT NOT NULL,
+        line        INTEGER,
+        PRIMARY KEY (job_id, conflict_id)
+      );
+
+      -- rename-legacy: legacy user N, while legacy still calls it legacy_username, is imported as username.
+      CREATE TABLE IF NOT EXISTS import_renames (
+        legacy_user_id  INTEGER PRIMARY KEY,
+        legacy_username TEXT NOT NULL,
+        username        TEXT NOT NULL UNIQUE,
+        created_at      INTEGER NOT NULL
+      );`,
+  },
 ];

@@ -56,6 +56,8 @@ export type FailureReason =
   | "size_mismatch"
   | "missing_object"
   | "d1_mismatch"
+  /** The file's user is not imported because of an open import conflict (its username is taken). */
+  | "conflict"
   /** The item's own queue message would exceed the Queues message limit (large `metadata`). */
   | "message_too_large";
 

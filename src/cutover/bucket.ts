@@ -1,5 +1,3 @@
-import { unverifiedJwtPayload } from "../lib/jwt";
-
 /** Traffic buckets: a request's bucket (0–9999) is compared with percent × 100. */
 export const BUCKETS = 10_000;
 export const BUCKET_COOKIE = "lc_bucket";
@@ -16,55 +14,57 @@ export function fnv1a(text: string): number {
   return hash >>> 0;
 }
 
-export interface StickyIdentity {
-  /** The user id claimed by the bearer token (legacy simplejwt or ours), if any. */
-  userId: number | null;
-  ip: string | null;
-  /** The sticky hash this request is bucketed by. */
-  hash: number;
-  /** Where the hash came from. */
-  source: "user" | "cookie" | "ip" | "random";
-  /** Set when the browser should be given (or corrected to) an lc_bucket cookie. */
-  setCookie: string | null;
-}
-
-/**
- * Who a request is, for routing: the user id from the bearer token, else the lc_bucket cookie
- * (which holds the hash itself, so a browser keeps its bucket even if its IP changes), else the
- * client IP. A first visit gets a cookie holding the hash it was bucketed by. Malformed tokens and
- * cookies are ignored, never an error.
- */
-export function stickyIdentity(request: Request): StickyIdentity {
-  const userId = bearerUserId(request.headers.get("authorization"));
-  const ip = request.headers.get("cf-connecting-ip");
-  const cookie = cookieHash(request.headers.get("cookie"));
-  if (userId !== null) return { userId, ip, hash: fnv1a(`user:${userId}`), source: "user", setCookie: null };
-  if (cookie !== null) return { userId, ip, hash: cookie, source: "cookie", setCookie: null };
-  const hash = ip ? fnv1a(`ip:${ip}`) : crypto.getRandomValues(new Uint32Array(1))[0]!;
-  return { userId, ip, hash, source: ip ? "ip" : "random", setCookie: bucketCookie(hash) };
-}
-
 export function bucketOf(hash: number): number {
   return hash % BUCKETS;
 }
 
-function bearerUserId(authorization: string | null): number | null {
-  const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
-  if (!token) return null;
-  const claim = unverifiedJwtPayload(token)?.user_id;
-  const id = typeof claim === "string" && /^\d{1,15}$/.test(claim) ? Number(claim) : claim;
-  return typeof id === "number" && Number.isSafeInteger(id) && id > 0 ? id : null;
+/** The sticky hash of a user: the same whichever request (or cookie) names them. */
+export function userHash(userId: number): number {
+  return fnv1a(`user:${userId}`);
 }
 
-function cookieHash(header: string | null): number | null {
+/** What an lc_bucket cookie holds: an anonymous browser's hash, or the user it last identified as (signed). */
+export type BucketCookie = { hash: number } | { userId: number; signature: string };
+
+export function readBucketCookie(header: string | null): BucketCookie | null {
   if (!header) return null;
   for (const part of header.split(";")) {
     const [name, value] = part.trim().split("=", 2);
-    if (name === BUCKET_COOKIE && value && /^[0-9a-f]{8}$/.test(value)) return parseInt(value, 16);
+    if (name !== BUCKET_COOKIE || !value) continue;
+    if (/^[0-9a-f]{8}$/.test(value)) return { hash: parseInt(value, 16) };
+    const user = /^u([1-9]\d{0,14})\.([A-Za-z0-9_-]{22})$/.exec(value);
+    if (user && Number.isSafeInteger(Number(user[1]))) return { userId: Number(user[1]), signature: user[2]! };
   }
   return null;
 }
 
-function bucketCookie(hash: number): string {
-  return `${BUCKET_COOKIE}=${hash.toString(16).padStart(8, "0")}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax`;
+export function bucketCookie(value: BucketCookie): string {
+  const text = "userId" in value ? `u${value.userId}.${value.signature}` : value.hash.toString(16).padStart(8, "0");
+  return `${BUCKET_COOKIE}=${text}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax`;
+}
+
+/**
+ * Signs the user a bucket cookie names (HMAC-SHA256 with the new app's JWT_SECRET, 128 bits kept), so
+ * that a cookie cannot name users at will: a user's cookie may make the gate ask D1 about them.
+ */
+export class CookieSigner {
+  #key: Promise<CryptoKey> | null;
+
+  constructor(secret: string | undefined) {
+    this.#key = secret ? crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]) : null;
+  }
+
+  async sign(userId: number): Promise<string | null> {
+    if (!this.#key) return null;
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await this.#key, encoder.encode(`lc_bucket:u${userId}`)));
+    return btoa(String.fromCharCode(...mac.subarray(0, 16))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  async verify(userId: number, signature: string): Promise<boolean> {
+    const expected = await this.sign(userId);
+    if (expected === null || expected.length !== signature.length) return false;
+    let diff = 0;
+    for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
+    return diff === 0;
+  }
 }

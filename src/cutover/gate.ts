@@ -1,13 +1,18 @@
 import type { Env } from "../env";
 import { coordinator } from "../env";
-import { errorResponse } from "../lib/http";
-import { stickyIdentity } from "./bucket";
+import { errorResponse, HttpError } from "../lib/http";
+import { verifyJwt } from "../lib/jwt";
+import { createdByNewApp } from "../lib/d1";
+import { CookieSigner } from "./bucket";
+import { identify, type Identified, type StickyIdentity } from "./identity";
 import { maintenanceResponse } from "./maintenance";
 import { MetricsBuffer } from "./metrics-buffer";
 import type { Backend } from "./metrics-model";
 import { proxyToLegacy } from "./proxy";
 import { chooseBackend } from "./split";
+import type { CutoverState } from "./state";
 import { cacheTtlMs, CutoverStateCache } from "./state-cache";
+import { UserDirectory } from "./user-directory";
 
 export type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
@@ -22,8 +27,11 @@ export class Gate {
   constructor(
     readonly cache: CutoverStateCache,
     readonly metrics: MetricsBuffer,
+    private readonly users: UserDirectory,
     private readonly app: Handler,
   ) {}
+
+  #signer: CookieSigner | null = null;
 
   async handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     const { state } = await this.cache.get(ctx);
@@ -32,12 +40,28 @@ export class Gate {
     if (!state) return servedBy(maintenanceResponse(request, STARTING_UP), "workers");
     // Maintenance answers are deliberate, not the new backend's errors: they are not measured.
     if (state.maintenance.enabled) return servedBy(maintenanceResponse(request, state.maintenance), "workers");
-    const who = stickyIdentity(request);
-    const backend = chooseBackend(state, who);
+    this.#signer ??= new CookieSigner(env.JWT_SECRET);
+    let identified: Identified;
+    try {
+      identified = await identify(request, this.users, this.#signer);
+    } catch (e) {
+      // A login or refresh body the gate could not attribute to a user: answered here, on neither side.
+      if (e instanceof HttpError) return servedBy(errorResponse(e.status, e.message, e.field), "workers");
+      throw e;
+    }
+    const { who, request: forwarded, body } = identified;
+    let backend = await this.#side(state, who, env);
     const started = Date.now();
     let response: Response;
     try {
-      response = backend === "workers" ? await this.app(request, env, ctx) : await proxyToLegacy(request, env.LEGACY_ORIGIN);
+      response = backend === "workers" ? await this.app(forwarded, env, ctx) : await proxyToLegacy(forwarded, env.LEGACY_ORIGIN);
+      // A username held by a user the new app created may also name a legacy user who registered it
+      // there before the next sync (a conflict the operator resolves): their password is legacy's.
+      if (backend === "workers" && response.status === 401 && who.source === "login" && createdByNewApp(who.userId!) && state.phase !== "complete") {
+        await response.body?.cancel();
+        backend = "legacy";
+        response = await proxyToLegacy(new Request(request, { body }), env.LEGACY_ORIGIN);
+      }
     } catch (e) {
       console.error(`${backend} backend failed:`, e);
       response = errorResponse(500, "internal error");
@@ -56,8 +80,28 @@ export class Gate {
       );
     }
     const out = servedBy(response, backend);
-    if (who.setCookie) out.headers.append("set-cookie", who.setCookie);
+    if (who.setCookie && (!who.cookieOnSuccess || response.ok)) out.headers.append("set-cookie", who.setCookie);
     return out;
+  }
+
+  /**
+   * The split's answer, except that a legacy user the new app does not hold (not imported yet) stays
+   * on legacy. D1 is asked only about users a login's username, a signed cookie or a token signed
+   * with either side's secret names, so that forged claims cannot make every request a D1 read.
+   */
+  async #side(state: CutoverState, who: StickyIdentity, env: Env): Promise<Backend> {
+    const backend = chooseBackend(state, who);
+    if (backend === "legacy" || who.userId === null || createdByNewApp(who.userId) || state.phase === "complete") return backend;
+    const known = this.users.known(who.userId);
+    if (known !== null) return known ? "workers" : "legacy";
+    if (who.token !== null && !(await signedByEitherSide(who.token, env))) return "legacy";
+    try {
+      return (await this.users.holds(who.userId)) ? "workers" : "legacy";
+    } catch (e) {
+      // The new app cannot answer without D1 either: its failure is measured, not hidden on legacy.
+      console.error("user lookup failed:", e);
+      return "workers";
+    }
   }
 }
 
@@ -79,6 +123,14 @@ export function isolateCutoverCache(env: Env): CutoverStateCache {
 
 /** This isolate's gate: one state cache and one metrics buffer shared by all its requests. */
 export function sharedGate(env: Env, app: Handler): Gate {
-  shared ??= new Gate(isolateCutoverCache(env), new MetricsBuffer(), app);
+  shared ??= new Gate(isolateCutoverCache(env), new MetricsBuffer(), new UserDirectory(env.DB), app);
   return shared;
+}
+
+/** Whether a token's signature checks with the new app's or the legacy secret (and it has not expired). */
+async function signedByEitherSide(token: string, env: Env): Promise<boolean> {
+  for (const secret of [env.JWT_SECRET, env.LEGACY_JWT_SECRET]) {
+    if (secret && (await verifyJwt(token, secret, ["user_id"]))) return true;
+  }
+  return false;
 }

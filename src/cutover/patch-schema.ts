@@ -29,6 +29,8 @@ const planSchema = z
   .object({
     steps: z.array(percent).min(1).max(20).refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!), "must increase"),
     holdSeconds: z.number().int().min(1).max(86_400),
+    /** Hold each step until the last full or delta sync's data is at most this old (see syncStatus). */
+    maxSyncLagSeconds: z.number().int().min(1).max(30 * 86_400).optional(),
   })
   .strict();
 

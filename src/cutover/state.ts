@@ -29,6 +29,8 @@ export const ANALYSED_PHASES: readonly Phase[] = ["canary", "cutover"];
 export interface CanaryPlan {
   steps: number[];
   holdSeconds: number;
+  /** A step is left only while the last sync's data is at most this old (null: no such condition). */
+  maxSyncLagSeconds?: number | null;
   /** Index of the step in force. */
   index: number;
   stepStartedAt: number;
@@ -72,7 +74,7 @@ export function applyPatch(current: CutoverState, patch: CutoverPatch, actor: st
   if (patch.thresholds) next.thresholds = { ...next.thresholds, ...definedOnly(patch.thresholds) };
   if (patch.plan === null) next.plan = null;
   if (patch.plan) {
-    next.plan = { steps: patch.plan.steps, holdSeconds: patch.plan.holdSeconds, index: 0, stepStartedAt: now };
+    next.plan = { steps: patch.plan.steps, holdSeconds: patch.plan.holdSeconds, maxSyncLagSeconds: patch.plan.maxSyncLagSeconds ?? null, index: 0, stepStartedAt: now };
     next.percent = patch.plan.steps[0]!;
   }
   const phase = patch.phase ?? derivedPhase(current, next);

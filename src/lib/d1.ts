@@ -9,6 +9,11 @@ export const SQL_NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
  */
 export const FIRST_NEW_ID = 1_000_000_000;
 
+/** A user (file, filter) the new app created, which legacy has never heard of. */
+export function createdByNewApp(id: number): boolean {
+  return id > FIRST_NEW_ID;
+}
+
 /** Ids per `IN (...)` query, within D1's limit of 100 bound parameters. */
 export const D1_MAX_IDS = 90;
 

@@ -6,29 +6,43 @@ export const DEFAULT_JSON_BODY_BYTES = 64 * 1024;
 const MAX_JSON_DEPTH = 32;
 
 /**
- * A request body read as UTF-8 text, at most `maxBytes` of it (413 past that, from the declared
- * length when there is one, without reading); bytes that are not UTF-8 are a 400.
+ * A request body's bytes, at most `maxBytes` of them (413 past that, from the declared length when
+ * there is one, without reading); a body the client stops sending is a 400.
  */
-export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared > maxBytes) throw new HttpError(413, `the body is larger than ${maxBytes} bytes`, "body");
-  if (!request.body) return "";
-  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+export async function readBodyBytes(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new HttpError(413, `the body is larger than ${maxBytes} bytes`, "body");
+  if (Number(request.headers.get("content-length") ?? Number.NaN) > maxBytes) throw tooLarge();
+  if (!request.body) return new Uint8Array();
   const reader = request.body.getReader();
-  let text = "";
-  let bytes = 0;
+  const held: Uint8Array[] = [];
+  let size = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      bytes += value.byteLength;
-      if (bytes > maxBytes) throw new HttpError(413, `the body is larger than ${maxBytes} bytes`, "body");
-      text += decoder.decode(value, { stream: true });
+      size += value.byteLength;
+      if (size > maxBytes) throw tooLarge();
+      held.push(value);
     }
-    return text + decoder.decode();
   } catch (e) {
     await reader.cancel().catch(() => {});
-    if (e instanceof HttpError) throw e;
+    throw e instanceof HttpError ? e : new HttpError(400, "the request body could not be read", "body");
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of held) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** A request body read as UTF-8 text, at most `maxBytes` of it (see readBodyBytes); bytes that are not UTF-8 are a 400. */
+export async function readBodyText(request: Request, maxBytes: number): Promise<string> {
+  const bytes = await readBodyBytes(request, maxBytes);
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
     throw new HttpError(400, "the body is not UTF-8 text", "body");
   }
 }

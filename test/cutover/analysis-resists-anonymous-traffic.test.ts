@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { coordinator } from "../../src/env";
 import { Gate } from "../../src/cutover/gate";
 import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
+import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { adminJson, patchCutover } from "../helpers";
 
@@ -11,7 +12,7 @@ type Answer = (request: Request) => Promise<Response>;
 
 /** A gate in front of a new app that answers with `answer`, flushing metrics every 20 requests. */
 function gateWith(answer: Answer) {
-  return new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(20, 60_000), (request) => answer(request));
+  return new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(20, 60_000), new UserDirectory(env.DB), (request) => answer(request));
 }
 
 async function send(gate: Gate, count: number, make: (i: number) => Request) {

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Gate } from "../../src/cutover/gate";
 import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
+import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { INITIAL_CUTOVER, type CutoverState } from "../../src/cutover/state";
 import { originStats, resetOriginStats } from "../helpers";
@@ -15,7 +16,7 @@ describe("a gate that has never read the cutover state", () => {
         if (!reachable) throw new Error("coordinator unreachable");
         return { ...INITIAL_CUTOVER, version: 3 } satisfies CutoverState;
       }, 0),
-      new MetricsBuffer(),
+      new MetricsBuffer(), new UserDirectory(env.DB),
       async () => new Response("new app"),
     );
     await resetOriginStats();

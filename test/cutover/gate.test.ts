@@ -1,20 +1,21 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { fnv1a } from "../../src/cutover/bucket";
 import { chooseBackend } from "../../src/cutover/split";
 import { INITIAL_CUTOVER } from "../../src/cutover/state";
 import { signJwt } from "../../src/lib/jwt";
-import { TEST_CUTOVER_TTL_MS } from "../config";
+import { TEST_CUTOVER_TTL_MS, TEST_LEGACY_JWT_SECRET } from "../config";
 import { admin, afterCacheTtl, patchCutover, worker } from "../helpers";
 
 describe("maintenance mode", () => {
   it("takes effect within the cache TTL, answers 503 + Retry-After (JSON or HTML), and never blocks health or admin", async () => {
-    expect((await worker("/api/list_cutter/list_saved_files/")).headers.get("x-served-by")).toBe("legacy");
+    expect((await worker("/api/status/")).headers.get("x-served-by")).toBe("legacy");
     const on = await patchCutover({ maintenance: { enabled: true, message: "Moving to the new <home>", retryAfterSeconds: 300 } });
     expect(on).toMatchObject({ status: 200, body: { phase: "maintenance", maintenance: { enabled: true } } });
     const changedAt = Date.now();
 
-    let res = await worker("/api/list_cutter/list_saved_files/");
-    while (res.status !== 503 && Date.now() - changedAt < TEST_CUTOVER_TTL_MS + 200) res = await worker("/api/list_cutter/list_saved_files/");
+    let res = await worker("/api/status/");
+    while (res.status !== 503 && Date.now() - changedAt < TEST_CUTOVER_TTL_MS + 200) res = await worker("/api/status/");
     expect(res.status).toBe(503);
     expect(Date.now() - changedAt).toBeLessThanOrEqual(TEST_CUTOVER_TTL_MS + 200);
     expect(res.headers.get("retry-after")).toBe("300");
@@ -33,7 +34,7 @@ describe("maintenance mode", () => {
 
     await patchCutover({ maintenance: { enabled: false } });
     await afterCacheTtl();
-    const back = await worker("/api/list_cutter/list_saved_files/");
+    const back = await worker("/api/status/");
     expect(back.status).toBe(200);
     expect(back.headers.get("x-served-by")).toBe("legacy");
   });
@@ -42,7 +43,9 @@ describe("maintenance mode", () => {
 describe("the sticky split, end to end", () => {
   it("serves each user from the side their bucket says, and only moves users legacy → new as percent rises", async () => {
     const users = Array.from({ length: 300 }, (_, i) => 1_000 + i);
-    const tokens = await Promise.all(users.map((id) => signJwt({ user_id: id, exp: 2_000_000_000 }, "any-secret")));
+    // Imported legacy users: the new app serves only users it holds.
+    await env.DB.batch(users.map((id) => env.DB.prepare(`INSERT OR IGNORE INTO users (id, legacy_id, username, password_hash, date_joined) VALUES (?1, ?1, ?2, 'x', '2024-01-01')`).bind(id, `split${id}`)));
+    const tokens = await Promise.all(users.map((id) => signJwt({ user_id: id, exp: 2_000_000_000 }, TEST_LEGACY_JWT_SECRET)));
     const sides = async () => Promise.all(tokens.map(async (t) => (await worker("/api/list_cutter/list_saved_files/", { headers: { authorization: `Bearer ${t}` } })).headers.get("x-served-by")));
 
     await patchCutover({ percent: 30 });

@@ -5,6 +5,7 @@ import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
 import { Gate } from "../../src/cutover/gate";
 import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
+import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { INITIAL_CUTOVER } from "../../src/cutover/state";
 import { originStats, resetOriginStats } from "../helpers";
@@ -65,7 +66,7 @@ describe("the legacy proxy reaches the legacy origin and nothing else", () => {
   });
 
   it("answers 502 for an unreachable origin without internal error text", async () => {
-    const gate = new Gate(new CutoverStateCache(async () => INITIAL_CUTOVER, 1_000), new MetricsBuffer(), async () => new Response("new"));
+    const gate = new Gate(new CutoverStateCache(async () => INITIAL_CUTOVER, 1_000), new MetricsBuffer(), new UserDirectory(env.DB), async () => new Response("new"));
     const res = await gate.handle(new Request("https://list-cutter.test/api/x"), { ...env, LEGACY_ORIGIN: "http://127.0.0.1:9" }, createExecutionContext());
     expect(res.status).toBe(502);
     expect(await res.json()).toEqual({ error: "legacy origin unreachable" });

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { Gate } from "../../src/cutover/gate";
 import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
+import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { INITIAL_CUTOVER } from "../../src/cutover/state";
 import { originUrl, sha256Hex, worker } from "../helpers";
@@ -69,7 +70,7 @@ describe("the legacy proxy (everything on legacy at 0 %)", () => {
   });
 
   it("answers 502 with a JSON error when the legacy origin is unreachable", async () => {
-    const gate = new Gate(new CutoverStateCache(async () => INITIAL_CUTOVER, 1_000), new MetricsBuffer(), async () => new Response("new"));
+    const gate = new Gate(new CutoverStateCache(async () => INITIAL_CUTOVER, 1_000), new MetricsBuffer(), new UserDirectory(env.DB), async () => new Response("new"));
     const res = await gate.handle(new Request("https://list-cutter.test/api/x"), { ...env, LEGACY_ORIGIN: "http://127.0.0.1:9" }, createExecutionContext());
     expect(res.status).toBe(502);
     expect(res.headers.get("x-served-by")).toBe("legacy");

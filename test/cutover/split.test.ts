@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fnv1a, stickyIdentity } from "../../src/cutover/bucket";
+import { fnv1a } from "../../src/cutover/bucket";
+import { headerIdentity as stickyIdentity } from "../../src/cutover/identity";
 import { chooseBackend } from "../../src/cutover/split";
 import { INITIAL_CUTOVER } from "../../src/cutover/state";
 import { signJwt } from "../../src/lib/jwt";
@@ -40,7 +41,7 @@ describe("sticky traffic split", () => {
   it("takes the user id from a bearer token, legacy simplejwt included, and falls back on anything malformed", async () => {
     const legacyToken = await signJwt({ token_type: "access", exp: 2_000_000_000, jti: "x", user_id: 42 }, "legacy-django-secret");
     const req = (headers: Record<string, string>) => new Request("https://list-cutter.test/api/x", { headers });
-    expect(stickyIdentity(req({ authorization: `Bearer ${legacyToken}` }))).toMatchObject({ userId: 42, source: "user", hash: fnv1a("user:42"), setCookie: null });
+    expect(stickyIdentity(req({ authorization: `Bearer ${legacyToken}` }))).toMatchObject({ userId: 42, source: "token", hash: fnv1a("user:42") });
     expect(stickyIdentity(req({ cookie: "a=b; lc_bucket=0000abcd" }))).toMatchObject({ source: "cookie", hash: 0xabcd, setCookie: null });
 
     const firstVisit = stickyIdentity(req({ "cf-connecting-ip": "203.0.113.9" }));

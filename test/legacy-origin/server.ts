@@ -2,12 +2,15 @@ import { createHash } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
 import http from "node:http";
 import { join, normalize } from "node:path";
+import { TEST_LEGACY_JWT_SECRET } from "../config.ts";
+import { createAccounts } from "./accounts.ts";
 import type { Corpus } from "./corpus.ts";
 import { exportCsv } from "./corpus.ts";
 
 /**
  * The fixture legacy origin: serves MEDIA_ROOT under /media/ like the Django deployment, with
- * switchable faults, plus a small control API (/__*) for the tests.
+ * switchable faults, the accounts API of Django + simplejwt (accounts.ts; its users are controlled
+ * with GET/PUT /__accounts), plus a small control API (/__*) for the tests.
  */
 
 export type FaultKind = "status" | "slow" | "truncate" | "wrong-length" | "reset" | "chunked";
@@ -29,6 +32,13 @@ export interface OriginStats {
   inFlight: number;
   maxInFlight: number;
   byPath: Record<string, number>;
+  /** Requests answered by the accounts API (accounts.ts), by path. */
+  accounts: Record<string, number>;
+}
+
+export interface LegacyOriginOptions {
+  /** Django's SECRET_KEY: signs and verifies the HS256 tokens (default TEST_LEGACY_JWT_SECRET). */
+  secretKey?: string;
 }
 
 export interface LegacyOrigin {
@@ -36,9 +46,10 @@ export interface LegacyOrigin {
   close(): Promise<void>;
 }
 
-export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port = 0): Promise<LegacyOrigin> {
+export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port = 0, options: LegacyOriginOptions = {}): Promise<LegacyOrigin> {
   let faults: (FaultRule & { fired: number })[] = [];
-  let stats: OriginStats = { requests: 0, inFlight: 0, maxInFlight: 0, byPath: {} };
+  let stats: OriginStats = { requests: 0, inFlight: 0, maxInFlight: 0, byPath: {}, accounts: {} };
+  const accounts = createAccounts(corpus, options.secretKey ?? TEST_LEGACY_JWT_SECRET);
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
@@ -56,6 +67,11 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
       if (url.pathname === "/__redirect") {
         res.writeHead(302, { location: `http://127.0.0.1:${(server.address() as { port: number }).port}/elsewhere?from=legacy` });
         return res.end();
+      }
+      if (url.pathname === "/__accounts") return await accounts.control(req, res);
+      if (await accounts.handle(req, res, url.pathname)) {
+        stats.accounts[url.pathname] = (stats.accounts[url.pathname] ?? 0) + 1;
+        return;
       }
       if (url.pathname.startsWith("/api/")) return json(res, { servedBy: "legacy", method: req.method, path: url.pathname });
       if (url.pathname.startsWith("/__exports/")) {
@@ -76,7 +92,7 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
       }
       if (url.pathname === "/__stats" && req.method === "GET") return json(res, stats);
       if (url.pathname === "/__stats" && req.method === "DELETE") {
-        stats = { requests: 0, inFlight: stats.inFlight, maxInFlight: stats.inFlight, byPath: {} };
+        stats = { requests: 0, inFlight: stats.inFlight, maxInFlight: stats.inFlight, byPath: {}, accounts: {} };
         return json(res, stats);
       }
       json(res, { error: "not found" }, 404);

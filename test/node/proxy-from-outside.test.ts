@@ -51,7 +51,7 @@ test("no crafted request target makes the proxy reach another host", { timeout: 
     const answers: string[] = [];
     for (const line of targets) answers.push(await raw(PORT, line, `127.0.0.1:${PORT}`));
     // A Host header naming the decoy must not steer the proxy either.
-    answers.push(await raw(PORT, "GET /api/list_cutter/list_saved_files/ HTTP/1.1", d.host));
+    answers.push(await raw(PORT, "GET /api/status/ HTTP/1.1", d.host));
     const hits = (await (await fetch(`${decoy.url}/__decoy/hits`)).json()) as unknown[];
     assert.deepEqual(hits, [], "the decoy was reached");
     for (const [i, answer] of answers.entries()) {
@@ -62,7 +62,7 @@ test("no crafted request target makes the proxy reach another host", { timeout: 
       assert.ok(!fromWorker || status < 500 || status === 502, `${targets[i] ?? "Host: decoy"} → ${answer.slice(0, 300)}`);
     }
     // An ordinary request still reaches legacy, with legacy's answer.
-    const ok = await raw(PORT, "GET /api/list_cutter/list_saved_files/ HTTP/1.1", `127.0.0.1:${PORT}`);
+    const ok = await raw(PORT, "GET /api/status/ HTTP/1.1", `127.0.0.1:${PORT}`);
     assert.match(ok, /^HTTP\/1\.1 200/);
     assert.match(ok, /x-served-by: legacy/i);
   } finally {

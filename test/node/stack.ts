@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { TEST_LEGACY_JWT_SECRET } from "../config.ts";
 import { generateCorpus } from "../legacy-origin/corpus.ts";
 import { startLegacyOrigin, type LegacyOrigin } from "../legacy-origin/server.ts";
 import { startWranglerDev, type DevWorker } from "../../scripts/wrangler-dev.ts";
@@ -19,10 +20,12 @@ export interface Stack {
 export async function startStack(port: number, vars: Record<string, string> = {}): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "node-stack-"));
   const corpus = generateCorpus({ diskRoot: dir, mediaRoot: "/app/media", users: 2, files: 2, maxFileSize: 64 * 1024 });
-  const origin = await startLegacyOrigin(corpus, dir);
+  // The origin signs tokens with the Django SECRET_KEY the Worker knows as LEGACY_JWT_SECRET.
+  const legacySecret = vars.LEGACY_JWT_SECRET ?? TEST_LEGACY_JWT_SECRET;
+  const origin = await startLegacyOrigin(corpus, dir, 0, { secretKey: legacySecret });
   let worker: DevWorker;
   try {
-    worker = await startWranglerDev(port, { LEGACY_ORIGIN: origin.url, ADMIN_TOKEN: STACK_ADMIN_TOKEN, JWT_SECRET: "node-test-jwt", LEGACY_JWT_SECRET: "node-test-legacy", ...vars });
+    worker = await startWranglerDev(port, { LEGACY_ORIGIN: origin.url, ADMIN_TOKEN: STACK_ADMIN_TOKEN, JWT_SECRET: "node-test-jwt", LEGACY_JWT_SECRET: legacySecret, ...vars });
   } catch (e) {
     await origin.close();
     rmSync(dir, { recursive: true, force: true });

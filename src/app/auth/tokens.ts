@@ -29,10 +29,30 @@ export type TokenClaims = z.output<typeof tokenClaims>;
 
 const OUR_LIFETIMES: Record<TokenType, number> = { access: ACCESS_SECONDS, refresh: REFRESH_SECONDS };
 
+/**
+ * A new token of `type` for `userId`, in simplejwt's format. While legacy tokens are accepted (both
+ * sides live: before the cutover completes and before LEGACY_TOKEN_CUTOFF), it is signed with the
+ * legacy secret and the legacy lifetimes, so that the legacy site accepts it too and a user moved
+ * back (a ramp step, an allowlist change, a rollback) stays logged in. After that, with our own.
+ */
 export async function issueToken(env: Env, userId: number, type: TokenType): Promise<string> {
+  const { secret, lifetime } = signingKey(env, type);
   const now = Math.floor(Date.now() / 1000);
-  const claims: TokenClaims = { token_type: type, user_id: userId, jti: crypto.randomUUID().replace(/-/g, ""), iat: now, exp: now + OUR_LIFETIMES[type] };
-  return signJwt(claims, env.JWT_SECRET);
+  const claims: TokenClaims = { token_type: type, user_id: userId, jti: crypto.randomUUID().replace(/-/g, ""), iat: now, exp: now + lifetime };
+  return signJwt(claims, secret);
+}
+
+function signingKey(env: Env, type: TokenType): { secret: string; lifetime: number } {
+  const own = { secret: env.JWT_SECRET, lifetime: OUR_LIFETIMES[type] };
+  if (!env.LEGACY_JWT_SECRET) return own;
+  // Both settings must be readable: readToken refuses every legacy-signed token otherwise.
+  if (legacySettingProblems(env).length > 0) return own;
+  const lifetime = legacyLifetime(env, type);
+  if ("problem" in lifetime) return own;
+  const cutoff = legacyTokenCutoff(env, cutoverCompletedAt(env));
+  // A token issued in the cutoff's second would be refused at once (readToken).
+  if (cutoff && Math.floor(Date.now() / 1000) >= Math.floor(cutoff.getTime() / 1000)) return own;
+  return { secret: env.LEGACY_JWT_SECRET, lifetime: lifetime.seconds };
 }
 
 /**
@@ -47,8 +67,7 @@ export async function readToken(env: Env, token: string, type: TokenType, legacy
     if (!withinLifetime(claims, OUR_LIFETIMES[claims.token_type])) return null;
   } else {
     claims = await verifiedClaims(token, env.LEGACY_JWT_SECRET);
-    const lifetime = claims && legacyLifetime(env, claims.token_type);
-    if (!claims || !lifetime || "problem" in lifetime || !withinLifetime(claims, lifetime.seconds)) return null;
+    if (!claims || !withinLegacyLifetime(env, claims)) return null;
     const cutoff = legacyCutoff === undefined ? legacyTokenCutoff(env, cutoverCompletedAt(env)) : legacyCutoff;
     // iat has whole seconds: a token of the cutoff's own second is refused too.
     if (cutoff && claims.iat >= Math.floor(cutoff.getTime() / 1000)) return null;
@@ -91,6 +110,21 @@ async function verifiedClaims(token: string, secret: string | undefined): Promis
 /** Not longer-lived than tokens of its type are issued for, and not issued in the future. */
 function withinLifetime(claims: TokenClaims, lifetimeSeconds: number): boolean {
   return claims.exp - claims.iat <= lifetimeSeconds && claims.iat <= Date.now() / 1000 + CLOCK_SKEW_SECONDS;
+}
+
+/**
+ * Within the legacy site's lifetimes. simplejwt's refresh view copies the refresh token's `iat` into
+ * the access token it issues (RefreshToken.access_token copies every claim but token_type, exp and
+ * jti), so a refreshed legacy access token may span a refresh lifetime plus an access lifetime; what
+ * it may not have is more than an access lifetime still to run.
+ */
+function withinLegacyLifetime(env: Env, claims: TokenClaims): boolean {
+  const access = legacyLifetime(env, "access");
+  const refresh = legacyLifetime(env, "refresh");
+  if ("problem" in access || "problem" in refresh) return false;
+  if (claims.token_type === "refresh") return withinLifetime(claims, refresh.seconds);
+  const now = Date.now() / 1000;
+  return claims.iat <= now + CLOCK_SKEW_SECONDS && claims.exp - now <= access.seconds + CLOCK_SKEW_SECONDS && claims.exp - claims.iat <= refresh.seconds + access.seconds;
 }
 
 const LEGACY_LIFETIMES = {

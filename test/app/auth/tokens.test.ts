@@ -32,7 +32,12 @@ describe("legacy (simplejwt) tokens", () => {
     const { id } = await newUser("lifetime-user");
     expect(await accepted(await signJwt(claims(id), TEST_LEGACY_JWT_SECRET))).toBe(true);
     expect(await accepted(await signJwt(claims(id, { exp: now() + 100 * YEAR }), TEST_LEGACY_JWT_SECRET))).toBe(false);
-    expect(await accepted(await signJwt(claims(id, { exp: now() + 301 }), TEST_LEGACY_JWT_SECRET))).toBe(false);
+    // More than an access lifetime (plus a minute of clock skew) still to run.
+    expect(await accepted(await signJwt(claims(id, { exp: now() + 361 }), TEST_LEGACY_JWT_SECRET))).toBe(false);
+    // simplejwt's refresh copies the refresh token's iat into the access token: an hour-old login, refreshed now.
+    expect(await accepted(await signJwt(claims(id, { iat: now() - 3600, exp: now() + 300 }), TEST_LEGACY_JWT_SECRET))).toBe(true);
+    // ... but never older than a refresh token can be.
+    expect(await accepted(await signJwt(claims(id, { iat: now() - 86_400 - 301, exp: now() + 300 }), TEST_LEGACY_JWT_SECRET))).toBe(false);
     // A day for refresh tokens.
     const refresh = (lifetime: number) => signJwt(claims(id, { token_type: "refresh", exp: now() + lifetime }), TEST_LEGACY_JWT_SECRET);
     expect((await apiJson("/api/accounts/token/refresh/", { refresh: await refresh(86_400) })).status).toBe(200);
@@ -58,8 +63,8 @@ describe("legacy (simplejwt) tokens", () => {
     expect(await readToken(withCutoff, before, "access")).toMatchObject({ user_id: id, token_type: "access" });
     expect(await readToken(withCutoff, after, "access")).toBeNull();
     expect(await readToken(env, after, "access")).not.toBeNull();
-    // Our own tokens are not affected by the cutoff.
-    expect(await readToken(withCutoff, await issueToken(env, id, "access"), "access")).toMatchObject({ user_id: id });
+    // Once the cutoff has passed, the new app signs with its own secret, which the cutoff does not affect.
+    expect(await readToken(withCutoff, await issueToken(withCutoff, id, "access"), "access")).toMatchObject({ user_id: id });
     // A cutoff that cannot be read refuses every legacy token rather than none.
     expect(await readToken({ ...env, LEGACY_TOKEN_CUTOFF: "next tuesday" }, before, "access")).toBeNull();
   });
@@ -111,7 +116,7 @@ describe("our own tokens", () => {
 
   it("are never signed or checked with an empty secret", async () => {
     const { id } = await newUser("no-secret-user");
-    await expect(issueToken({ ...env, JWT_SECRET: "" }, id, "access")).rejects.toThrow(/empty HMAC secret/); // the app answers 503 before it gets here (test/health.test.ts)
+    await expect(issueToken({ ...env, JWT_SECRET: "", LEGACY_JWT_SECRET: undefined }, id, "access")).rejects.toThrow(/empty HMAC secret/); // the app answers 503 before it gets here (test/health.test.ts)
     const legacy = await signJwt(claims(id), TEST_LEGACY_JWT_SECRET);
     expect(await readToken({ ...env, JWT_SECRET: "" }, legacy, "access")).toMatchObject({ user_id: id });
     expect(await readToken({ ...env, JWT_SECRET: "", LEGACY_JWT_SECRET: "" }, legacy, "access")).toBeNull();
