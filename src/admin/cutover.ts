@@ -5,6 +5,7 @@ import type { Env } from "../env";
 import { coordinator } from "../env";
 import { cacheTtlMs } from "../cutover/state-cache";
 import { cutoverPatchSchema } from "../cutover/patch-schema";
+import type { CutoverState } from "../cutover/state";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
@@ -15,7 +16,18 @@ const metricsQuery = z.object({ window: z.coerce.number().int().min(10).max(3600
 export async function getCutover(_request: IRequest, env: Env): Promise<Response> {
   const stub = coordinator(env);
   const [state, sync, history] = await Promise.all([stub.getCutover(), stub.syncStatus(), recentAudit(env, "cutover.", 20)]);
-  return jsonResponse({ ...state, cacheTtlMs: cacheTtlMs(env), sync, history });
+  return jsonResponse({ ...state, holdBack: await heldBack(env, state.holdBack ?? null), cacheTtlMs: cacheTtlMs(env), sync, history });
+}
+
+/** Who a rollback holds back on the new app, and why (see CutoverState.holdBack). */
+async function heldBack(env: Env, holdBack: CutoverState["holdBack"]) {
+  if (!holdBack) return null;
+  const row = await env.DB.prepare(`SELECT count(DISTINCT user_id) AS users FROM outbox WHERE seq > ?`).bind(holdBack.afterSeq).first<{ users: number }>();
+  return {
+    ...holdBack,
+    users: row?.users ?? 0,
+    reason: `users with new-app writes after outbox sequence ${holdBack.afterSeq} stay on the new app until a reverse sync covering them is applied on legacy (POST /admin/jobs {"kind":"reverse"}, then npm run reverse-sync); PATCH {"holdBack": null} releases them`,
+  };
 }
 
 export async function patchCutover(request: IRequest, env: Env): Promise<Response> {

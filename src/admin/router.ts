@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { errorResponse } from "../lib/http";
 import { requireAdmin } from "./auth";
 import { getCutover, getMetrics, patchCutover, rollbackCutover } from "./cutover";
+import { getBundle, getBundleFile, getBundlePart, postApplied } from "./bundles";
 import { getExportSet, putExport } from "./exports";
 import { controlJob, createJob, getConflict, getJob, jobFailures, listConflicts, listJobs, resolveConflict } from "./jobs";
 
@@ -17,6 +18,10 @@ export const adminRouter = Router<IRequest, Args>({ base: "/admin" })
   .get("/jobs", listJobs)
   .get("/jobs/:id", getJob)
   .get("/jobs/:id/failures", jobFailures)
+  .get("/jobs/:id/bundle", getBundle)
+  .get("/jobs/:id/bundle/:part", getBundlePart)
+  .get("/jobs/:id/files/:fileId", getBundleFile)
+  .post("/jobs/:id/applied", postApplied)
   .post("/jobs/:id/:action", controlJob)
   .get("/conflicts", listConflicts)
   .get("/conflicts/:id", getConflict)

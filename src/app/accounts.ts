@@ -8,6 +8,7 @@ import { issueToken, readToken, revoke } from "./auth/tokens";
 import { drf, readBody } from "./contract";
 import { requireUser } from "./session";
 import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
+import { recordRegistration } from "../sync/outbox";
 
 const BLANK = "This field may not be blank.";
 /** A required string of at most `max` characters (Django's field bounds; DRF's messages). */
@@ -46,12 +47,14 @@ export async function register(request: IRequest, env: Env): Promise<Response> {
   if (taken) return drf(400, { username: ["A user with that username already exists."] });
   const hash = await makePassword(body.password, passwordWorkFactor(env));
   try {
-    await env.DB.prepare(
-      `INSERT INTO users (id, username, email, password_hash, date_joined)
-       VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM users), ?, ?, ?, ${SQL_NOW})`,
-    )
-      .bind(FIRST_NEW_ID, body.username, body.email, hash)
-      .run();
+    // The user and its outbox entry (reverse sync: legacy gets the user too) in one batch.
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO users (id, username, email, password_hash, date_joined)
+         VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM users), ?, ?, ?, ${SQL_NOW})`,
+      ).bind(FIRST_NEW_ID, body.username, body.email, hash),
+      recordRegistration(env.DB, body.username),
+    ]);
   } catch (e) {
     if (/UNIQUE/.test(String(e))) return drf(400, { username: ["A user with that username already exists."] });
     throw e;
@@ -70,6 +73,8 @@ export async function login(request: IRequest, env: Env): Promise<Response> {
   const check = await checkPassword(password, user?.password_hash ?? null, workFactor);
   if (!user || !check.ok || user.is_active !== 1) return drf(401, { detail: "No active account found with the given credentials" });
   await loginSucceeded(env, limiter);
+  // Neither the upward re-hash nor the last_login touch goes to the outbox: legacy's own values stay
+  // valid (its hash verifies the same password; last_login merges as the later of the two sides').
   const upgrade = check.outdated ? env.DB.prepare(`UPDATE users SET password_hash = ?, updated_at = ${SQL_NOW} WHERE id = ?`).bind(await makePassword(password, workFactor), user.id) : null;
   const touch = env.DB.prepare(`UPDATE users SET last_login = ${SQL_NOW} WHERE id = ?`).bind(user.id);
   await env.DB.batch(upgrade ? [upgrade, touch] : [touch]);

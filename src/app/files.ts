@@ -13,6 +13,8 @@ import { MAX_COLUMNS, MAX_PREVIEW_BYTES, MAX_PREVIEW_READ_BYTES } from "./csv-li
 import { requireUser, type SessionUser } from "./session";
 import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 import { tombstone } from "../sync/tombstones";
+import { recordFileDelete, recordFileUpsert } from "../sync/outbox";
+import { legacyRelativePath } from "../sync/reverse-rows";
 
 const PREVIEW_ROWS = 100;
 
@@ -78,13 +80,13 @@ async function storeUpload(env: Env, request: Request, user: SessionUser, record
   });
 }
 
+/** The new file's row and its outbox entry, in one batch. */
 async function insertFile(env: Env, user: SessionUser, stored: StoredUpload, systemTags: string[], metadata: unknown): Promise<void> {
-  await env.DB.prepare(
+  const insert = env.DB.prepare(
     `INSERT INTO files (id, num, user_id, file_name, r2_key, size, checksum, row_count, column_count, columns_metadata, system_tags, metadata, uploaded_at)
      VALUES (?, (SELECT max(coalesce(max(num), 0), ?) + 1 FROM files), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW})`,
-  )
-    .bind(stored.fileId, FIRST_NEW_ID, user.id, stored.fileName, stored.key, stored.copy.bytes, stored.copy.sha256, stored.copy.shape.rowCount, stored.copy.shape.columnCount, JSON.stringify(stored.copy.shape.columns), JSON.stringify(systemTags), JSON.stringify(metadata ?? {}))
-    .run();
+  ).bind(stored.fileId, FIRST_NEW_ID, user.id, stored.fileName, stored.key, stored.copy.bytes, stored.copy.sha256, stored.copy.shape.rowCount, stored.copy.shape.columnCount, JSON.stringify(stored.copy.shape.columns), JSON.stringify(systemTags), JSON.stringify(metadata ?? {}));
+  await env.DB.batch([insert, recordFileUpsert(env.DB, stored.fileId, user.id)]);
 }
 
 /** POST /api/list_cutter/upload/ */
@@ -155,12 +157,14 @@ export function attachment(fileName: string): string {
  * re-copy) that lands before the row is gone writes an object this delete then removes, and one
  * that lands after finds the tombstone and removes its own object (record-copies.ts). The other
  * order left an object that nothing refers to: written between the object's delete and the row's.
+ * The outbox entry (what legacy needs to delete it too) goes in the same batch, before the row.
  */
 export async function deleteFile(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const row = await ownedFile(env, user, request.params.id ?? "");
   const grave = tombstone(env.DB, "files", row.id, row.legacy_id);
-  await env.DB.batch([env.DB.prepare(`DELETE FROM files WHERE id = ? AND user_id = ?`).bind(row.id, user.id), ...(grave ? [grave] : [])]);
+  const outbox = recordFileDelete(env.DB, row.id, user.id, { id: row.num, file_id: row.id, relative_path: legacyRelativePath(row, env.LEGACY_MEDIA_ROOT) });
+  await env.DB.batch([outbox, env.DB.prepare(`DELETE FROM files WHERE id = ? AND user_id = ?`).bind(row.id, user.id), ...(grave ? [grave] : [])]);
   await env.FILES.delete(row.r2_key);
   return new Response(null, { status: 204 });
 }
@@ -176,7 +180,10 @@ export async function updateTags(request: IRequest, env: Env): Promise<Response>
   const { user_tags } = await readBody(request, tagsBody);
   const tags = [...new Set([...(JSON.parse(row.user_tags) as string[]), ...user_tags])];
   if (tags.length > MAX_TAGS) throw new HttpError(400, `A file has at most ${MAX_TAGS} tags.`, "user_tags");
-  await env.DB.prepare(`UPDATE files SET user_tags = ?, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id).run();
+  await env.DB.batch([
+    env.DB.prepare(`UPDATE files SET user_tags = ?, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id),
+    recordFileUpsert(env.DB, row.id, user.id),
+  ]);
   return jsonResponse({ message: "Tags updated successfully." });
 }
 

@@ -7,6 +7,7 @@ import { ownedFile } from "./files";
 import { requireUser, type SessionUser } from "./session";
 import { FIRST_NEW_ID, SQL_NOW } from "../lib/d1";
 import { tombstone } from "../sync/tombstones";
+import { recordFilterDelete, recordFilterUpsert } from "../sync/outbox";
 
 const filterFields = {
   name: z.string().trim().min(1, "This field may not be blank.").max(255),
@@ -48,13 +49,14 @@ export async function createFilter(request: IRequest, env: Env): Promise<Respons
   const user = await requireUser(request, env);
   const body = await readBody(request, createBody);
   if (body.file_id) await ownedFile(env, user, body.file_id);
-  const row = await env.DB.prepare(
-    `INSERT INTO saved_filters (id, user_id, file_id, name, description, filter_config)
-     VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM saved_filters), ?, ?, ?, ?, ?) RETURNING *`,
-  )
-    .bind(FIRST_NEW_ID, user.id, body.file_id, body.name, body.description, JSON.stringify(body.filter_config))
-    .first<StoredFilter>();
-  return jsonResponse(shape(row!), 201);
+  const [created] = await env.DB.batch<StoredFilter>([
+    env.DB.prepare(
+      `INSERT INTO saved_filters (id, user_id, file_id, name, description, filter_config)
+       VALUES ((SELECT max(coalesce(max(id), 0), ?) + 1 FROM saved_filters), ?, ?, ?, ?, ?) RETURNING *`,
+    ).bind(FIRST_NEW_ID, user.id, body.file_id, body.name, body.description, JSON.stringify(body.filter_config)),
+    recordFilterUpsert(env.DB, null, user.id),
+  ]);
+  return jsonResponse(shape(created!.results[0]!), 201);
 }
 
 /** GET /api/list_cutter/filters/<id>/ */
@@ -70,20 +72,23 @@ export async function updateFilter(request: IRequest, env: Env): Promise<Respons
   const body = await readBody(request, updateBody);
   if (body.file_id) await ownedFile(env, user, body.file_id);
   const next = { ...current, ...body, filter_config: body.filter_config ? JSON.stringify(body.filter_config) : current.filter_config };
-  const row = await env.DB.prepare(
-    `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, changed_on = 'new', updated_at = ${SQL_NOW}
-     WHERE id = ? AND user_id = ? RETURNING *`,
-  )
-    .bind(next.name, next.description, next.file_id, next.filter_config, current.id, user.id)
-    .first<StoredFilter>();
-  return jsonResponse(shape(row!));
+  const [updated] = await env.DB.batch<StoredFilter>([
+    env.DB.prepare(
+      `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, changed_on = 'new', updated_at = ${SQL_NOW}
+       WHERE id = ? AND user_id = ? RETURNING *`,
+    ).bind(next.name, next.description, next.file_id, next.filter_config, current.id, user.id),
+    recordFilterUpsert(env.DB, current.id, user.id),
+  ]);
+  const row = updated!.results[0];
+  if (!row) throw new HttpError(404, "Filter not found.", "id");
+  return jsonResponse(shape(row));
 }
 
-/** DELETE /api/list_cutter/filters/<id>/ — an imported filter leaves a tombstone. */
+/** DELETE /api/list_cutter/filters/<id>/ — an imported filter leaves a tombstone; the outbox entry goes first, in the same batch. */
 export async function deleteFilter(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const row = await owned(env, user, request.params.id);
   const grave = tombstone(env.DB, "saved_filters", row.id, row.legacy_id);
-  await env.DB.batch([env.DB.prepare(`DELETE FROM saved_filters WHERE id = ? AND user_id = ?`).bind(row.id, user.id), ...(grave ? [grave] : [])]);
+  await env.DB.batch([recordFilterDelete(env.DB, row.id, user.id), env.DB.prepare(`DELETE FROM saved_filters WHERE id = ? AND user_id = ?`).bind(row.id, user.id), ...(grave ? [grave] : [])]);
   return new Response(null, { status: 204 });
 }

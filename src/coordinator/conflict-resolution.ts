@@ -1,5 +1,6 @@
 import { d1Message, isConstraintError, SQL_NOW } from "../lib/d1";
 import { refuse, type Outcome, type Refusal } from "../lib/outcome";
+import { recordUserUpsert } from "../sync/outbox";
 import { MERGE_RULES, SYNCED_TABLES, type SyncedTable, type Value } from "../sync/three-way-merge";
 import type { ConflictStore } from "./conflicts";
 import type { ConflictDetails, ConflictField, ConflictResolution, ConflictView } from "./model";
@@ -99,11 +100,12 @@ async function resolveUsername(db: D1Database, store: ConflictStore, detail: Con
 /** Renames a D1 user from `from` (or, when a resolution is retried, already to `to`): rows changed, or "taken". */
 async function renameUser(db: D1Database, id: number, from: string, to: string): Promise<number | "taken"> {
   try {
-    const result = await db
-      .prepare(`UPDATE users SET username = ?1, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ?2 AND username IN (?3, ?1)`)
-      .bind(to, id, from)
-      .run();
-    return result.meta.changes ?? 0;
+    // The rename and its outbox entry (reverse sync) in one batch.
+    const [result] = await db.batch([
+      db.prepare(`UPDATE users SET username = ?1, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ?2 AND username IN (?3, ?1)`).bind(to, id, from),
+      recordUserUpsert(db, id),
+    ]);
+    return result!.meta.changes ?? 0;
   } catch (e) {
     if (isConstraintError(e)) return "taken";
     throw e;
@@ -113,8 +115,11 @@ async function renameUser(db: D1Database, id: number, from: string, to: string):
 async function resolveEmail(db: D1Database, detail: ConflictDetails["email"], action: ConflictResolution["action"], email: string | null): Promise<Outcome<ResolutionPlan>> {
   if (action === "keep-both") return { ok: true, value: { resolution: { action }, note: "both users keep the email" } };
   const userId = action === "rename-new" ? detail.heldBy.id : detail.legacyUserId;
-  const result = await db.prepare(`UPDATE users SET email = ?, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ?`).bind(email, userId).run();
-  if ((result.meta.changes ?? 0) === 0) return refuse(409, `user ${userId} is no longer in D1`);
+  const update = db.prepare(`UPDATE users SET email = ?, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ?`).bind(email, userId);
+  // rename-new changes the new side only: its outbox entry (reverse sync) goes in the same batch.
+  // rename-legacy's change is run on legacy by the operator (legacySql).
+  const [result] = await db.batch(action === "rename-new" ? [update, recordUserUpsert(db, userId)] : [update]);
+  if ((result!.meta.changes ?? 0) === 0) return refuse(409, `user ${userId} is no longer in D1`);
   const legacySql = action === "rename-legacy" ? `UPDATE auth_user SET email = ${sqlText(email!)} WHERE id = ${detail.legacyUserId};` : undefined;
   return {
     ok: true,

@@ -8,16 +8,21 @@ import type { CutoverPatch } from "../cutover/patch-schema";
 import type { CutoverState } from "../cutover/state";
 import { runMigrations } from "../lib/do-migrations";
 import { refuse, type Outcome } from "../lib/outcome";
+import { lastOutboxSeq } from "../sync/outbox";
+import type { BundleTable } from "../sync/reverse-bundle-format";
 import { tombstonedIds } from "../sync/tombstones";
 import { AuditOutbox } from "./audit-outbox";
 import { planResolution } from "./conflict-resolution";
 import { ConflictStore, publicView } from "./conflicts";
 import { ANALYSIS_INTERVAL_MS, CutoverControl } from "./cutover-control";
 import { Dispatcher } from "./dispatcher";
-import { JobStore, type JobRecord } from "./jobs";
+import { JobStore, type JobRecord, type ReverseCounters } from "./jobs";
 import { Ledger } from "./ledger";
-import { jobSettingsSchema, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type Failure, type JobView, type SyncStatus } from "./model";
+import { jobSettingsSchema, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type Failure, type JobView, type SyncStatus } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
+import { emptyReverse } from "./reverse-planner";
+import { ReverseStore, type AppliedRecord } from "./reverse-store";
+import { roundTripStep } from "./round-trip";
 import { COORDINATOR_MIGRATIONS } from "./schema";
 import { Wakeups } from "./wakeups";
 
@@ -33,6 +38,8 @@ const MAX_STEP_FAILURES = 10;
 /** Audit entries D1 refused are pushed again after 5 s, doubling up to a minute. */
 const AUDIT_RETRY_MS = 5_000;
 const AUDIT_RETRY_MAX_MS = 60_000;
+/** A round-trip step that throws (D1 down) is tried again after this. */
+const ROUND_TRIP_RETRY_MS = 5_000;
 
 /**
  * Owns every migration job (its state machine, the per-item ledger in SQLite) and the cutover
@@ -48,6 +55,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   readonly #audit: AuditOutbox;
   readonly #cutover: CutoverControl;
   readonly #wakeups: Wakeups;
+  readonly #reverse: ReverseStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,9 +63,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#jobs = new JobStore(sql);
     this.#ledger = new Ledger(sql);
     this.#conflicts = new ConflictStore(sql);
+    this.#reverse = new ReverseStore(sql);
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
     this.#audit = new AuditOutbox(sql, env.DB);
-    this.#cutover = new CutoverControl(ctx.storage, this.#audit, (now) => this.#syncStatus(now).lagSeconds);
+    this.#cutover = new CutoverControl(ctx.storage, this.#audit, { syncLagSeconds: (now) => this.#syncStatus(now).lagSeconds, appliedSeq: () => this.#reverse.appliedSeq() });
     this.#wakeups = new Wakeups(ctx.storage, {
       job: { run: (now) => this.#jobWake(now), failed: (error, failures, now) => this.#jobStepFailed(error, failures, now) },
       cutover: {
@@ -75,6 +84,13 @@ export class MigrationCoordinator extends DurableObject<Env> {
         failed: (error, failures, now) => {
           console.error(`audit entries could not reach D1 (${failures} in a row); kept, and pushed again later:`, error);
           return now + Math.min(AUDIT_RETRY_MAX_MS, AUDIT_RETRY_MS * 2 ** (failures - 1));
+        },
+      },
+      roundtrip: {
+        run: (now) => this.#roundTrip(now),
+        failed: (error, failures, now) => {
+          console.error(`round trip of an applied bundle failed (${failures} in a row); trying again:`, error);
+          return now + ROUND_TRIP_RETRY_MS;
         },
       },
     });
@@ -133,13 +149,24 @@ export class MigrationCoordinator extends DurableObject<Env> {
     if (active) return refuse(409, `job ${active.id} is still ${active.state}; pause or cancel it first`);
     // The oldest upload of the set's tables: how old the legacy data the job brings can be (syncStatus).
     let exportedAt: number | undefined;
-    if (input.kind !== "verify") {
+    if (input.kind === "full" || input.kind === "delta") {
       for (const table of EXPORT_TABLES) {
         const head = await this.env.FILES.head(exportObjectKey(input.exportSet!, table));
         if (head) exportedAt = Math.min(exportedAt ?? Infinity, head.uploaded.getTime());
         else if (REQUIRED_TABLES.includes(table)) return refuse(400, `export set '${input.exportSet}' has no ${table}.csv`, "exportSet");
       }
     }
+    // A reverse job's range is fixed now: (since, the last outbox entry], so it stays the same however long it plans.
+    let reverse: ReverseCounters | undefined;
+    if (input.kind === "reverse") {
+      const toSeq = await lastOutboxSeq(this.env.DB);
+      const fromSeq = input.since ?? this.#reverse.appliedSeq();
+      if (fromSeq > toSeq) return refuse(400, `since: ${fromSeq} is past the last outbox entry (${toSeq})`, "since");
+      reverse = emptyReverse(fromSeq, toSeq);
+    }
+    // Another job may have been created while this one waited on R2 or D1.
+    const racing = this.#jobs.active();
+    if (racing) return refuse(409, `job ${racing.id} is still ${racing.state}; pause or cancel it first`);
     const now = Date.now();
     const job = this.ctx.storage.transactionSync(() => {
       const created = this.#jobs.create(
@@ -148,10 +175,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
           kind: input.kind,
           exportSet: input.exportSet ?? null,
           settings: jobSettingsSchema.parse(input.settings ?? {}),
-          plan: initialPlan(input.kind),
+          plan: initialPlan(input.kind, reverse?.fromSeq),
         },
         now,
-        exportedAt === undefined ? {} : { exportedAt },
+        { ...(exportedAt === undefined ? {} : { exportedAt }), ...(reverse ? { reverse } : {}) },
       );
       this.#audit.add({ actor, action: "job.create", target: created.id, details: input }, now);
       return created;
@@ -205,6 +232,62 @@ export class MigrationCoordinator extends DurableObject<Env> {
       lastSync: { jobId: job.id, kind: job.kind, state: job.state, finishedAt: iso(job.finishedAt)!, exportedAt: iso(exportedAt), legacyChanges: job.counters.legacyChanges ?? 0 },
       lagSeconds: exportedAt === null ? null : Math.max(0, Math.round((now - exportedAt) / 1000)),
     };
+  }
+
+  // ── reverse sync ───────────────────────────────────────────────────────────────────────────
+
+  /** A completed reverse job's bundle: its range and its part counts per table. Any other job: 404. */
+  async reverseBundle(id: string): Promise<Outcome<{ toSeq: number; parts: Record<BundleTable, number> }>> {
+    const job = this.#jobs.get(id);
+    const bundle = job?.counters.reverse;
+    if (!job || !bundle || job.kind !== "reverse") return refuse(404, `no reverse job ${id}`);
+    if (job.state !== "completed") return refuse(404, `reverse job ${id} is ${job.state}: its bundle is served once the job is completed`);
+    return { ok: true, value: { toSeq: bundle.toSeq, parts: bundle.parts } };
+  }
+
+  /** A file of a completed reverse job's bundle (one of its verified items); any other: 404. */
+  async reverseFile(id: string, fileId: string): Promise<Outcome<{ r2Key: string; size: number; sha256: string }>> {
+    const bundle = await this.reverseBundle(id);
+    if (!bundle.ok) return bundle;
+    const item = this.#ledger.item(id, fileId);
+    if (!item || item.state !== "done") return refuse(404, `file ${fileId} is not in the bundle of job ${id}`);
+    const { size, sha256 } = item.payload as { size: number; sha256: string };
+    return { ok: true, value: { r2Key: item.r2Key, size, sha256 } };
+  }
+
+  /**
+   * The operator applied a completed reverse job's bundle to legacy (`toSeq` must be the job's).
+   * Records it (appliedSeq: where the next reverse job starts, and what the cutover's hold-back
+   * compares with), starts the round trip that marks the shipped rows in D1 as known to legacy
+   * (round-trip.ts; bounded steps, the rest on later wake-ups), and tells the cutover, which may
+   * release users held back after a rollback. A second call for the same job changes nothing and
+   * answers the same.
+   */
+  async bundleApplied(id: string, toSeq: number, actor: string): Promise<Outcome<AppliedView>> {
+    const job = this.#jobs.get(id);
+    if (!job) return notFound(id);
+    const bundle = job.counters.reverse;
+    if (job.kind !== "reverse" || !bundle || job.state !== "completed") return refuse(409, `job ${id} is not a completed reverse job (it is a ${job.state} ${job.kind} job)`);
+    if (toSeq !== bundle.toSeq) return refuse(409, `toSeq: job ${id}'s bundle covers the outbox up to ${bundle.toSeq}, not ${toSeq}`, "toSeq");
+    const existing = this.#reverse.applied(id);
+    if (existing) return { ok: true, value: appliedView(existing) };
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#reverse.recordApplied(id, toSeq, actor, now);
+      this.#audit.add({ actor, action: "job.applied", target: id, details: { fromSeq: bundle.fromSeq, toSeq, counts: bundle.counts } }, now);
+    });
+    this.#cutover.reverseApplied(toSeq, actor, now);
+    await this.#wakeups.runNow("roundtrip");
+    await this.#deliverAudit();
+    return { ok: true, value: appliedView(this.#reverse.applied(id)!) };
+  }
+
+  /** The "roundtrip" wake-up: one bounded step of the earliest applied bundle's round trip. */
+  async #roundTrip(now: number): Promise<number | null> {
+    const pending = this.#reverse.pendingRoundTrip();
+    if (!pending) return null;
+    await roundTripStep(this.env.DB, this.#reverse, pending, now);
+    return this.#reverse.pendingRoundTrip() ? now : null;
   }
 
   // ── import conflicts ───────────────────────────────────────────────────────────────────────
@@ -265,7 +348,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
         return undefined;
       case "retry-failed": {
         const requeued = this.#ledger.requeueFailed(job.id);
-        this.#jobs.update(job.id, { state: job.kind === "verify" ? "verifying" : "copying", paused: false, finishedAt: null, plan: { step: "done" } }, now);
+        this.#jobs.update(job.id, { state: verifiesOnly(job.kind) ? "verifying" : "copying", paused: false, finishedAt: null, plan: { step: "done" } }, now);
         return requeued;
       }
     }
@@ -326,13 +409,13 @@ export class MigrationCoordinator extends DurableObject<Env> {
   /** One bounded step of the job; returns when it wants to run again. */
   async #jobStep(job: JobRecord, now: number): Promise<number | null> {
     if (job.state === "planning") {
-      const step = await planStep({ env: this.env, ledger: this.#ledger, conflicts: this.#conflicts, job });
+      const step = await planStep({ env: this.env, ledger: this.#ledger, conflicts: this.#conflicts, reverse: this.#reverse, job });
       if (!step.ok) {
         this.#jobs.update(job.id, { state: "failed", error: step.error, finishedAt: now }, now);
         return null;
       }
       const planned = step.plan.step === "done";
-      const next = job.kind === "verify" ? "verifying" : "copying";
+      const next = verifiesOnly(job.kind) ? "verifying" : "copying";
       const counters = planned ? { ...step.counters, plannedAt: Date.now() } : step.counters;
       this.#jobs.update(job.id, { plan: step.plan, counters, ...(planned ? { state: next } : {}) }, now);
       return now;
@@ -342,7 +425,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   }
 
   #isDispatching(job: JobRecord): boolean {
-    return job.state === "copying" || (job.state === "verifying" && job.kind === "verify");
+    return job.state === "copying" || (job.state === "verifying" && verifiesOnly(job.kind));
   }
 
   /** Expire dead leases, dispatch within window and rate, and move on when nothing is open. */
@@ -431,8 +514,32 @@ export class MigrationCoordinator extends DurableObject<Env> {
       createdAt: iso(job.createdAt)!,
       startedAt: iso(job.startedAt),
       finishedAt: iso(job.finishedAt),
+      ...(job.counters.reverse ? this.#reverseView(job.id, job.counters.reverse) : {}),
     };
   }
+
+  #reverseView(jobId: string, bundle: NonNullable<JobRecord["counters"]["reverse"]>): Partial<JobView> {
+    const applied = this.#reverse.applied(jobId);
+    return {
+      fromSeq: bundle.fromSeq,
+      toSeq: bundle.toSeq,
+      counts: bundle.counts,
+      appliedAt: iso(applied?.appliedAt ?? null),
+      appliedToSeq: applied?.toSeq ?? null,
+      roundTrip: applied ? { marked: applied.marked, done: applied.markedAt !== null } : null,
+    };
+  }
+}
+
+export interface AppliedView {
+  jobId: string;
+  toSeq: number;
+  appliedAt: string;
+  appliedBy: string;
+}
+
+function appliedView(applied: AppliedRecord): AppliedView {
+  return { jobId: applied.jobId, toSeq: applied.toSeq, appliedAt: iso(applied.appliedAt)!, appliedBy: applied.actor };
 }
 
 function notFound(id: string): Outcome<never> {

@@ -6,6 +6,14 @@ import { judge, type Verdict } from "./analysis";
 import type { AuditOutbox } from "./audit-outbox";
 import { RequestMetrics } from "./request-metrics";
 
+/** What the cutover needs to know about syncs between the two sides. */
+export interface SyncFacts {
+  /** How old the newest full or delta sync's legacy data is (seconds), or null if none has finished. */
+  syncLagSeconds(now: number): number | null;
+  /** The outbox sequence number the reverse syncs applied on legacy so far cover (0 if none). */
+  appliedSeq(): number;
+}
+
 /** How often the alarm re-judges the new backend while the cutover is being watched. */
 export const ANALYSIS_INTERVAL_MS = 5_000;
 
@@ -20,8 +28,7 @@ export class CutoverControl {
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditOutbox,
-    /** How old the newest sync's legacy data is (seconds), or null if no sync has finished. */
-    private readonly syncLagSeconds: (now: number) => number | null = () => null,
+    private readonly sync: SyncFacts = { syncLagSeconds: () => null, appliedSeq: () => 0 },
   ) {
     this.#metrics = new RequestMetrics(storage.sql);
   }
@@ -46,9 +53,20 @@ export class CutoverControl {
   rollback(actor: string, reason: string, evidence: unknown, now: number): Outcome<CutoverState> {
     const current = this.state();
     if (current.phase === "complete") return refuse(409, "the cutover is complete; there is no legacy side to roll back to", "phase");
-    const next = rolledBack(current, actor, now);
+    const next = rolledBack(current, actor, now, this.sync.appliedSeq());
     this.#commit(current, next, actor, "cutover.rollback", { reason, evidence }, now);
     return { ok: true, value: next };
+  }
+
+  /**
+   * A reverse sync covering the outbox up to `toSeq` was applied on legacy: users held back whose
+   * writes it covers may now move to legacy.
+   */
+  reverseApplied(toSeq: number, actor: string, now: number): void {
+    const current = this.state();
+    if (current.phase === "complete" || !current.holdBack || toSeq <= current.holdBack.afterSeq) return;
+    const next: CutoverState = { ...structuredClone(current), holdBack: { ...current.holdBack, afterSeq: toSeq }, version: current.version + 1, updatedAt: new Date(now).toISOString(), updatedBy: actor };
+    this.#commit(current, next, actor, "cutover.hold_back_advanced", { toSeq }, now);
   }
 
   /** Stores a batch of gate metrics. */
@@ -86,7 +104,7 @@ export class CutoverControl {
   /** Whether the plan's sync condition holds: users moved to the new app find their latest legacy changes there. */
   #synced(plan: NonNullable<CutoverState["plan"]>, now: number): boolean {
     if (!plan.maxSyncLagSeconds) return true;
-    const lag = this.syncLagSeconds(now);
+    const lag = this.sync.syncLagSeconds(now);
     return lag !== null && lag <= plan.maxSyncLagSeconds;
   }
 
@@ -117,7 +135,7 @@ export class CutoverControl {
 
 /** The fields that changed, as from → to. */
 function changes(from: CutoverState, to: CutoverState): { from: Record<string, unknown>; to: Record<string, unknown> } {
-  const keys = ["phase", "percent", "maintenance", "allowlist", "thresholds", "plan"] as const;
+  const keys = ["phase", "percent", "maintenance", "allowlist", "thresholds", "plan", "holdBack"] as const;
   const changed = keys.filter((k) => JSON.stringify(from[k]) !== JSON.stringify(to[k]));
   return { from: Object.fromEntries(changed.map((k) => [k, from[k]])), to: Object.fromEntries(changed.map((k) => [k, to[k]])) };
 }

@@ -1,6 +1,7 @@
 import type { CopyItem, CopyMessage, FailureReason, FileRecord, VerifyItem } from "../copy/messages";
 import type { JobRecord } from "./jobs";
 import type { LeasedItem, Ledger } from "./ledger";
+import { verifiesOnly } from "./model";
 
 /** Items leased per dispatch call at most, whatever the window: keeps one step bounded. */
 const MAX_ITEMS_PER_DISPATCH = 1_000;
@@ -121,7 +122,7 @@ function pack(job: JobRecord, items: LeasedItem[]): { messages: SizedMessage[]; 
   const oversize: Oversize[] = [];
   let current: SizedMessage | null = null;
   for (const leased of items) {
-    const item = job.kind === "verify" ? verifyItem(leased) : copyItem(leased);
+    const item = verifiesOnly(job.kind) ? verifyItem(leased) : copyItem(leased);
     const size = jsonBytes(item) + 1; // and the comma before it
     if (envelope + size > MAX_MESSAGE_BYTES) {
       oversize.push({ fileId: item.fileId, attempt: item.attempt, bytes: envelope + size - 1 });
@@ -139,7 +140,7 @@ function pack(job: JobRecord, items: LeasedItem[]): { messages: SizedMessage[]; 
 
 function emptyMessage(job: JobRecord): CopyMessage {
   const { settings } = job;
-  return job.kind === "verify"
+  return verifiesOnly(job.kind)
     ? { kind: "verify", jobId: job.id, concurrency: settings.consumerConcurrency, items: [] }
     : { kind: "copy", jobId: job.id, fetchTimeoutMs: settings.fetchTimeoutMs, concurrency: settings.consumerConcurrency, items: [] };
 }

@@ -1,4 +1,5 @@
 import type { ExportTable } from "../legacy/export-contract";
+import type { BundleTable } from "../sync/reverse-bundle-format";
 import type { JobIdentity, JobKind, JobSettings, JobState } from "./model";
 import { ACTIVE_STATES } from "./model";
 
@@ -7,7 +8,19 @@ export type PlanCursor =
   | { step: "import"; table: ExportTable; offset: number; line: number; header: string[] | null }
   | { step: "scan"; afterFileId: string }
   | { step: "reconcile"; afterFileId: string }
+  // reverse jobs (reverse-planner.ts): read the outbox, write each bundle table's parts, then the manifest
+  | { step: "collect"; afterSeq: number }
+  | { step: "bundle"; table: BundleTable; afterSeq: number }
+  | { step: "manifest" }
   | { step: "done" };
+
+/** A reverse job's bundle: the outbox range it covers, and the parts and rows written per table. */
+export interface ReverseCounters {
+  fromSeq: number;
+  toSeq: number;
+  counts: Record<BundleTable, number>;
+  parts: Record<BundleTable, number>;
+}
 
 export interface JobCounters {
   usersMigrated: number;
@@ -24,6 +37,8 @@ export interface JobCounters {
   maxStepMs?: number;
   /** When planning finished. */
   plannedAt?: number;
+  /** Reverse jobs only. */
+  reverse?: ReverseCounters;
 }
 
 export interface JobRecord extends JobIdentity {

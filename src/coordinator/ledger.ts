@@ -230,6 +230,14 @@ export class Ledger {
       .map((r) => ({ fileId: r.file_id, bytes: r.bytes, sha256: r.sha256 }));
   }
 
+  /** One item of a job: its R2 key, state and planning payload (null if the job has no such item). */
+  item(jobId: string, fileId: string): { r2Key: string; state: ItemState; payload: unknown } | null {
+    const row = this.sql
+      .exec<{ r2_key: string; state: ItemState; payload: string }>(`SELECT r2_key, state, payload FROM items WHERE job_id = ? AND file_id = ?`, jobId, fileId)
+      .toArray()[0];
+    return row ? { r2Key: row.r2_key, state: row.state, payload: JSON.parse(row.payload) } : null;
+  }
+
   recordRowError(jobId: string, table: string, line: number, error: string): void {
     this.sql.exec(
       `INSERT INTO row_errors (job_id, export_table, line, error) VALUES (?, ?, ?, ?)

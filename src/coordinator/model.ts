@@ -1,6 +1,7 @@
 import { z } from "zod";
+import type { BundleTable } from "../sync/reverse-bundle-format";
 
-export const JOB_KINDS = ["full", "delta", "verify"] as const;
+export const JOB_KINDS = ["full", "delta", "verify", "reverse"] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 export const ACTIVE_STATES = ["planning", "copying", "verifying"] as const;
@@ -33,15 +34,29 @@ export type JobSettings = z.output<typeof jobSettingsSchema>;
 
 export const exportSetName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "letters, digits, '.', '_' or '-', at most 64");
 
+/**
+ * POST /admin/jobs. full and delta jobs need `exportSet`; a reverse job takes none, and may take
+ * `since` (an outbox sequence number; default: the highest toSeq reported applied, 0 if none).
+ */
 export const createJobSchema = z
   .object({
     kind: z.enum(JOB_KINDS),
     exportSet: exportSetName.optional(),
+    since: z.number().int("must be an integer").min(0, "must be 0 or more").max(Number.MAX_SAFE_INTEGER).optional(),
     settings: jobSettingsSchema.partial().optional(),
   })
   .strict()
-  .refine((v) => v.kind === "verify" || v.exportSet !== undefined, { path: ["exportSet"], message: "is required for full and delta jobs" });
+  .superRefine((v, ctx) => {
+    if ((v.kind === "full" || v.kind === "delta") && v.exportSet === undefined) ctx.addIssue({ code: "custom", path: ["exportSet"], message: "is required for full and delta jobs" });
+    if (v.kind === "reverse" && v.exportSet !== undefined) ctx.addIssue({ code: "custom", path: ["exportSet"], message: "is not allowed for reverse jobs" });
+    if (v.kind !== "reverse" && v.since !== undefined) ctx.addIssue({ code: "custom", path: ["since"], message: "is only for reverse jobs" });
+  });
 export type CreateJobInput = z.input<typeof createJobSchema>;
+
+/** Kinds whose items only re-read R2 objects (verify messages), with no copying phase. */
+export function verifiesOnly(kind: JobKind): boolean {
+  return kind === "verify" || kind === "reverse";
+}
 
 /** What a job is, as both the stored record and the operator's view carry it. */
 export interface JobIdentity {
@@ -75,6 +90,15 @@ export interface JobView extends JobIdentity {
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Reverse jobs: the outbox range (fromSeq, toSeq] the bundle covers, its rows per table. */
+  fromSeq?: number;
+  toSeq?: number;
+  counts?: Record<BundleTable, number>;
+  /** Reverse jobs: when the operator reported the bundle applied to legacy (null until then). */
+  appliedAt?: string | null;
+  appliedToSeq?: number | null;
+  /** Reverse jobs, once applied: the rows marked in D1 as known to legacy, and whether all are. */
+  roundTrip?: { marked: number; done: boolean } | null;
 }
 
 export interface Failure {

@@ -14,6 +14,8 @@ import { applyWrites, blockedUserDetail, mergeWrite, type Decoded, type ImportCo
 import type { JobCounters, JobRecord, PlanCursor } from "./jobs";
 import type { Ledger, NewItem } from "./ledger";
 import { RowMerge } from "./row-merge";
+import { reverseStep } from "./reverse-planner";
+import type { ReverseStore } from "./reverse-store";
 
 /** Records read per wake-up while planning; the cursor is saved after each step. */
 export const PLAN_ROWS_PER_STEP = 5_000;
@@ -29,18 +31,22 @@ interface PlanContext {
   env: Env;
   ledger: Ledger;
   conflicts: ConflictStore;
+  reverse: ReverseStore;
   job: JobRecord;
 }
 
-/** One bounded step of planning: the next slice of an export table, or of the verify scan. */
+/** One bounded step of planning: the next slice of an export table, of the verify scan, or of a reverse bundle. */
 export async function planStep(ctx: PlanContext): Promise<PlanStep> {
   const { plan } = ctx.job;
   if (plan.step === "import") return importStep(ctx, plan);
   if (plan.step === "scan") return scanStep(ctx, plan.afterFileId);
+  if (plan.step === "collect" || plan.step === "bundle" || plan.step === "manifest") return reverseStep({ ...ctx, store: ctx.reverse }, plan);
   return { ok: true, plan, counters: ctx.job.counters };
 }
 
-export function initialPlan(kind: JobRecord["kind"]): PlanCursor {
+/** Where planning starts; a reverse job reads the outbox after `since`. */
+export function initialPlan(kind: JobRecord["kind"], since = 0): PlanCursor {
+  if (kind === "reverse") return { step: "collect", afterSeq: since };
   return kind === "verify" ? { step: "scan", afterFileId: "" } : { step: "import", table: IMPORT_ORDER[0]!, offset: 0, line: 1, header: null };
 }
 
@@ -101,7 +107,7 @@ async function importRecords(ctx: ImportContext, table: ExportTable, header: str
 }
 
 /** The records that decode as rows of `table`; each that does not is recorded as a row error. */
-function decodeRecords<T extends ExportTable>(ctx: PlanContext, table: T, header: string[], records: CsvRecord[]): Decoded<ExportRow<T>> {
+function decodeRecords<T extends ExportTable>(ctx: Pick<PlanContext, "ledger" | "job">, table: T, header: string[], records: CsvRecord[]): Decoded<ExportRow<T>> {
   const valid: Decoded<ExportRow<T>> = [];
   for (const record of records) {
     const decoded = record.error ? { ok: false as const, error: record.error } : decodeRow(table, header, record.fields);

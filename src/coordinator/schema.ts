@@ -166,4 +166,34 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         created_at      INTEGER NOT NULL
       );`,
   },
+  {
+    version: 6,
+    description: "reverse-sync bundles: the outbox rows each reverse job ships, and the bundles applied to legacy (coordinator/reverse-store.ts)",
+    sql: `
+      -- The latest outbox entry per row in a reverse job's range, and what its bundle line shipped.
+      CREATE TABLE IF NOT EXISTS reverse_rows (
+        job_id     TEXT    NOT NULL,
+        tbl        TEXT    NOT NULL,           -- the outbox table: users | files | saved_filters
+        row_id     TEXT    NOT NULL,
+        seq        INTEGER NOT NULL,           -- its latest outbox entry in the range
+        op         TEXT    NOT NULL,           -- upsert | delete
+        part_table TEXT    NOT NULL,           -- the bundle table its line goes to: users | files | filters | deletions
+        snapshot   TEXT,
+        shipped    TEXT,                       -- JSON: the synced fields its line carried (upserts; NULL: not shipped)
+        PRIMARY KEY (job_id, tbl, row_id)
+      );
+      CREATE INDEX IF NOT EXISTS reverse_rows_by_part ON reverse_rows (job_id, part_table, seq);
+      CREATE INDEX IF NOT EXISTS reverse_rows_by_seq ON reverse_rows (job_id, seq);
+
+      -- Bundles the operator reported applied to legacy, and the round trip marking their rows in D1.
+      CREATE TABLE IF NOT EXISTS reverse_applied (
+        job_id       TEXT PRIMARY KEY,
+        to_seq       INTEGER NOT NULL,
+        applied_at   INTEGER NOT NULL,
+        actor        TEXT    NOT NULL,
+        marked_after INTEGER NOT NULL DEFAULT 0,  -- the round trip's cursor: seq of the last row marked
+        marked       INTEGER NOT NULL DEFAULT 0,  -- rows marked so far
+        marked_at    INTEGER                      -- when every shipped row was marked
+      );`,
+  },
 ];

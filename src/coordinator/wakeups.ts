@@ -1,5 +1,5 @@
 /** Why the coordinator wakes up. Each reason is scheduled, run and counted on its own. */
-const WAKE_REASONS = ["job", "cutover", "audit"] as const;
+const WAKE_REASONS = ["job", "cutover", "audit", "roundtrip"] as const;
 export type WakeReason = (typeof WAKE_REASONS)[number];
 
 /** Rows of reasons this code does not know (left by a newer deploy) are kept, but never run. */

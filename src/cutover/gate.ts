@@ -85,11 +85,28 @@ export class Gate {
   }
 
   /**
+   * The side that serves `who`: the split's (#split), except that after a rollback a user with
+   * new-app writes legacy has not received yet (CutoverState.holdBack) stays on the new app.
+   */
+  async #side(state: CutoverState, who: StickyIdentity, env: Env): Promise<Backend> {
+    const backend = await this.#split(state, who, env);
+    if (backend === "workers" || !state.holdBack || who.userId === null || state.phase === "complete") return backend;
+    // After a rollback: a user whose new-app writes legacy has not received yet stays where they are.
+    if (who.token !== null && !(await signedByEitherSide(who.token, env))) return backend;
+    try {
+      return (await this.users.wroteAfter(who.userId, state.holdBack.afterSeq)) ? "workers" : backend;
+    } catch (e) {
+      console.error("outbox lookup failed; served by legacy:", e);
+      return backend;
+    }
+  }
+
+  /**
    * The split's answer, except that a legacy user the new app does not hold (not imported yet) stays
    * on legacy. D1 is asked only about users a login's username, a signed cookie or a token signed
    * with either side's secret names, so that forged claims cannot make every request a D1 read.
    */
-  async #side(state: CutoverState, who: StickyIdentity, env: Env): Promise<Backend> {
+  async #split(state: CutoverState, who: StickyIdentity, env: Env): Promise<Backend> {
     const backend = chooseBackend(state, who);
     if (backend === "legacy" || who.userId === null || createdByNewApp(who.userId) || state.phase === "complete") return backend;
     const known = this.users.known(who.userId);

@@ -50,6 +50,8 @@ export const cutoverPatchSchema = z
     thresholds: thresholdsSchema.partial().optional(),
     /** A canary plan: walk through `steps` (percent), holding each while analysis passes. null stops it. */
     plan: planSchema.nullable().optional(),
+    /** null releases the users a rollback holds back on the new app (see CutoverState.holdBack). */
+    holdBack: z.null().optional(),
   })
   .strict()
   .refine((p) => Object.keys(p).length > 0, { message: "nothing to change", path: ["body"] });

@@ -44,6 +44,13 @@ export interface CutoverState {
   allowlist: { new: { users: number[]; ips: string[] }; legacy: { users: number[]; ips: string[] } };
   thresholds: Thresholds;
   plan: CanaryPlan | null;
+  /**
+   * Set by a rollback: users with new-app writes after `afterSeq` (the outbox sequence the last
+   * applied reverse sync covered) stay on the new app, where their changes are, until a reverse
+   * sync covering them is applied on legacy. null: nobody is held back (also for states stored
+   * before this field existed).
+   */
+  holdBack?: { afterSeq: number; since: string } | null;
   updatedAt: string;
   updatedBy: string;
 }
@@ -56,6 +63,7 @@ export const INITIAL_CUTOVER: CutoverState = {
   allowlist: { new: { users: [], ips: [] }, legacy: { users: [], ips: [] } },
   thresholds: { errorRate: 0.05, p95Ms: 1000, minRequests: 50, windowSeconds: 60 },
   plan: null,
+  holdBack: null,
   updatedAt: new Date(0).toISOString(),
   updatedBy: "initial",
 };
@@ -72,6 +80,8 @@ export function applyPatch(current: CutoverState, patch: CutoverPatch, actor: st
   if (patch.allowlist?.new) next.allowlist.new = { users: patch.allowlist.new.users ?? [], ips: patch.allowlist.new.ips ?? [] };
   if (patch.allowlist?.legacy) next.allowlist.legacy = { users: patch.allowlist.legacy.users ?? [], ips: patch.allowlist.legacy.ips ?? [] };
   if (patch.thresholds) next.thresholds = { ...next.thresholds, ...definedOnly(patch.thresholds) };
+  // The operator's override: release everyone held back, whose unsynced writes then stay on the new app only.
+  if (patch.holdBack === null) next.holdBack = null;
   if (patch.plan === null) next.plan = null;
   if (patch.plan) {
     next.plan = { steps: patch.plan.steps, holdSeconds: patch.plan.holdSeconds, maxSyncLagSeconds: patch.plan.maxSyncLagSeconds ?? null, index: 0, stepStartedAt: now };
@@ -98,13 +108,18 @@ function derivedPhase(current: CutoverState, next: CutoverState): Phase {
   return next.percent === 100 ? "cutover" : "canary";
 }
 
-/** The state after a rollback: everyone back on legacy, the plan stopped. */
-export function rolledBack(current: CutoverState, actor: string, now: number): CutoverState {
+/**
+ * The state after a rollback: everyone back on legacy, the plan stopped, except the users whose
+ * new-app writes after `appliedSeq` (what reverse syncs applied on legacy so far) are not there yet.
+ */
+export function rolledBack(current: CutoverState, actor: string, now: number, appliedSeq: number): CutoverState {
+  const holdBack = current.holdBack ?? { afterSeq: appliedSeq, since: new Date(now).toISOString() };
   return {
     ...structuredClone(current),
     phase: "rolled_back",
     percent: 0,
     plan: null,
+    holdBack: { ...holdBack, afterSeq: Math.max(holdBack.afterSeq, appliedSeq) },
     version: current.version + 1,
     updatedAt: new Date(now).toISOString(),
     updatedBy: actor,

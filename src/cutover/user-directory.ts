@@ -11,6 +11,7 @@ const NOT_HELD_MS = 30_000;
 export class UserDirectory {
   readonly #held = new Set<number>();
   readonly #notHeldUntil = new Map<number, number>();
+  readonly #wrote = new Map<string, { wrote: boolean; until: number }>();
 
   constructor(private readonly db: D1Database) {}
 
@@ -36,6 +37,20 @@ export class UserDirectory {
     const held = (await this.db.prepare(`SELECT 1 AS held FROM users WHERE id = ?`).bind(userId).first()) !== null;
     this.#remember(userId, held);
     return held;
+  }
+
+  /**
+   * Whether `userId` made new-app writes after outbox sequence `afterSeq` (legacy does not have them
+   * yet). Remembered for NOT_HELD_MS per (user, afterSeq): a user sent to legacy writes nothing new here.
+   */
+  async wroteAfter(userId: number, afterSeq: number): Promise<boolean> {
+    const key = `${userId}:${afterSeq}`;
+    const known = this.#wrote.get(key);
+    if (known && known.until > Date.now()) return known.wrote;
+    const wrote = (await this.db.prepare(`SELECT 1 AS wrote FROM outbox WHERE user_id = ? AND seq > ? LIMIT 1`).bind(userId, afterSeq).first()) !== null;
+    if (this.#wrote.size >= MAX_REMEMBERED) this.#wrote.clear();
+    this.#wrote.set(key, { wrote, until: Date.now() + NOT_HELD_MS });
+    return wrote;
   }
 
   #remember(userId: number, held: boolean): void {

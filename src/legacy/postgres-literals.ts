@@ -61,3 +61,35 @@ export function parsePgTimestamp(text: string): string | null {
 function truncate(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
+
+// ── encoding: the same literals, written for PostgreSQL to read (the reverse-sync bundle) ─────────
+
+/**
+ * A one-dimensional PostgreSQL array literal of text elements, quoted as PostgreSQL itself prints
+ * them: an element that is empty, spells NULL, or holds whitespace, a brace, a comma, a quote or a
+ * backslash is double-quoted, with `"` and `\` escaped by a backslash. `parsePgArray` reads it back.
+ */
+export function formatPgArray(items: readonly string[]): string {
+  return `{${items.map(pgArrayElement).join(",")}}`;
+}
+
+function pgArrayElement(item: string): string {
+  const plain = item !== "" && item.toUpperCase() !== "NULL" && !/[\s{}",\\]/.test(item);
+  return plain ? item : `"${item.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** `t` / `f`, as PostgreSQL prints a boolean. */
+export function formatPgBoolean(value: boolean): "t" | "f" {
+  return value ? "t" : "f";
+}
+
+/**
+ * An instant as ISO 8601 with an explicit offset (`2026-01-02T03:04:05.678+00:00`), which
+ * PostgreSQL reads as timestamptz; null stays null. Throws on text that is not a timestamp.
+ */
+export function formatPgTimestamp(iso: string | null): string | null {
+  if (iso === null) return null;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new Error(`not a timestamp: ${truncate(iso)}`);
+  return new Date(ms).toISOString().replace(/Z$/, "+00:00");
+}

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TEST_LEGACY_JWT_SECRET } from "../config.ts";
-import { generateCorpus } from "../legacy-origin/corpus.ts";
+import { generateCorpus, type Corpus } from "../legacy-origin/corpus.ts";
 import { startLegacyOrigin, type LegacyOrigin } from "../legacy-origin/server.ts";
 import { startWranglerDev, type DevWorker } from "../../scripts/wrangler-dev.ts";
 
@@ -11,6 +11,10 @@ export const STACK_ADMIN_TOKEN = "node-test-admin-token";
 export interface Stack {
   origin: LegacyOrigin;
   worker: DevWorker;
+  /** The legacy corpus the origin serves (users, files, filters; see corpus.ts). */
+  corpus: Corpus;
+  /** The directory playing the legacy MEDIA_ROOT (`corpus.mediaRoot`): each file at its `relativePath`. */
+  mediaDir: string;
   /** PATCH /admin/cutover; throws unless 200. */
   patchCutover(body: unknown): Promise<void>;
   stop(): Promise<void>;
@@ -34,6 +38,8 @@ export async function startStack(port: number, vars: Record<string, string> = {}
   return {
     origin,
     worker,
+    corpus,
+    mediaDir: dir,
     async patchCutover(body) {
       const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${STACK_ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
       if (res.status !== 200) throw new Error(`PATCH /admin/cutover: ${res.status} ${await res.text()}`);
