@@ -1,15 +1,34 @@
-// npm run reverse-sync -- --worker <URL> --token <ADMIN_TOKEN> --database-url <postgres URL> --media-root <dir> [--job <id>] [--dry-run]
+// ADMIN_TOKEN=… DATABASE_URL=postgres://… npm run reverse-sync -- --worker <URL> --media-root <dir>
+//     [--legacy-media-root <path>] [--job <id>] [--dry-run] [--max-file-bytes <n>] [--timeout <s>]
+// (--token and --database-url exist too, but arguments are visible to everyone in `ps`.)
 //
 // Applies a `reverse` job's bundle (the new app's writes during the canary, see
 // src/sync/reverse-bundle-format.ts) to the legacy PostgreSQL and media directory, in one
 // transaction, in order (a bundle must start where the last applied one ended), idempotently (a
 // bundle applied before changes nothing), then tells the Worker with POST /admin/jobs/:id/applied.
+//
+// It runs with legacy's database and media directory, so it trusts the Worker and the bundle no
+// further than the new app's own writes reach. Everything is read and checked before anything is
+// written; a bundle that breaks a rule is refused whole:
+//   * manifest.mediaRoot must be --legacy-media-root (default --media-root);
+//   * auth_user: a legacy user (id up to 1,000,000,000) only ever gets its username and email (the
+//     new app changes nothing else of theirs: a conflict rename), and is never inserted; a new-app
+//     user (above) is inserted or updated, never as staff or superuser; users are never deleted;
+//     a username another legacy user keeps is refused with the list (email is not unique in Django);
+//   * files: a new-app file goes to reverse-sync/<user_id>/<file_id>.csv exactly; a legacy file
+//     keeps its legacy file_path; a media file another legacy row points at is never overwritten,
+//     and a deleted row's media goes (after COMMIT) only if that row was deleted, named it, and no
+//     legacy row still does;
+//   * bounds: manifest 1 MiB, each part 16 MiB (so any field), each file --max-file-bytes, and the
+//     downloads must fit the media file system's free space; https:// beyond loopback.
+// A file the Worker answers 410 for (deleted on the new app after the bundle was made) is skipped
+// with its files row; the next bundle carries the deletion. Any other error status aborts.
 // Exit codes: 0 applied, already applied or dry run; 1 refused or failed (nothing changed unless
 // said otherwise); 2 bad arguments.
 import pg from "pg";
 import { readOptions, USAGE, UsageError, type Options } from "./reverse-sync/args.ts";
 import { AfterCommitError, applyBundle, emptyTally, planBundle, Refusal, summaryLine, type Context } from "./reverse-sync/apply.ts";
-import { validateManifest } from "./reverse-sync/bundle.ts";
+import { BundleReader, validateManifest } from "./reverse-sync/bundle.ts";
 import { LegacyDb } from "./reverse-sync/legacy-db.ts";
 import { WorkerApi, type JobSummary } from "./reverse-sync/worker-api.ts";
 
@@ -28,6 +47,9 @@ async function main(options: Options): Promise<number> {
   const api = new WorkerApi(options.worker, options.token, options.timeoutMs);
   const jobId = options.jobId ?? newestCompletedReverseJob(await api.listJobs());
   const manifest = validateManifest(await api.manifest(jobId), jobId);
+  if (manifest.mediaRoot.replace(/(?<=.)\/+$/, "") !== options.legacyMediaRoot) {
+    throw new Refusal(`the bundle's file paths lie under ${JSON.stringify(manifest.mediaRoot)}, this legacy's media root is ${JSON.stringify(options.legacyMediaRoot)} (--legacy-media-root, default --media-root)`);
+  }
   const { counts } = manifest;
   log(`reverse job ${jobId}: changes ${manifest.fromSeq}..${manifest.toSeq}, ${counts.users} users, ${counts.files} files, ${counts.filters} filters, ${counts.deletions} deletions${options.dryRun ? " (dry run)" : ""}`);
 
@@ -35,7 +57,7 @@ async function main(options: Options): Promise<number> {
   client.on("error", (error) => log(`! database connection: ${error.message}`));
   await client.connect();
   const db = new LegacyDb(client);
-  const ctx: Context = { api, db, manifest, mediaRoot: options.mediaRoot, log };
+  const ctx: Context = { api, db, reader: new BundleReader(api, manifest), manifest, mediaRoot: options.mediaRoot, maxFileBytes: options.maxFileBytes, log };
   const tally = emptyTally();
   try {
     await db.query(options.dryRun ? "BEGIN READ ONLY" : "BEGIN");

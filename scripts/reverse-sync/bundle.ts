@@ -1,4 +1,6 @@
 import Papa from "papaparse";
+import { createHash } from "node:crypto";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { BUNDLE_COLUMNS, BUNDLE_FORMAT, BUNDLE_TABLES, PART_NAME, type BundleManifest, type BundleTable } from "../../src/sync/reverse-bundle-format.ts";
 import type { WorkerApi } from "./worker-api.ts";
@@ -29,51 +31,85 @@ export function validateManifest(value: unknown, jobId: string): BundleManifest 
   return m as BundleManifest;
 }
 
+/** Largest bundle part accepted (the Worker writes about 4 MiB); so also the largest field. */
+export const PART_MAX_BYTES = 16 * 1024 * 1024;
+
 /**
- * Streams a table's parts, one after the other, and hands each record to `visit` (awaited: the
- * next record is parsed only after). Memory holds one part's unread chunk at most. Checks each
- * part's header and the table's row count against the manifest.
+ * Reads a bundle's parts. The applier reads some tables twice (checks first, writes later): each
+ * part's SHA-256 is kept from its first read, and a later read of different bytes fails, so what
+ * is written is what was checked.
  */
-export async function forEachRow(api: WorkerApi, manifest: BundleManifest, table: BundleTable, visit: (row: Row, where: string) => Promise<void>): Promise<number> {
-  const expected = BUNDLE_COLUMNS[table];
-  let count = 0;
-  for (const name of manifest.parts[table]) {
-    const source = await api.part(manifest.jobId, name);
-    // Whole characters only: papaparse decodes each Buffer chunk on its own, which would split a
-    // multi-byte character that straddles two chunks.
-    source.setEncoding("utf8");
-    let record = 0;
-    let columns: string[] = [];
-    // When a record fails, pipeline may report the source's AbortError instead: keep the real one.
-    let failure: unknown = null;
-    try {
-      await pipeline(source, Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: true }), async (records: AsyncIterable<string[]>) => {
-        try {
-          for await (const fields of records) {
-            record++;
-            if (record === 1) {
-              columns = checkHeader(fields, expected, name);
-              continue;
-            }
-            const where = `${name} record ${record}`;
-            if (fields.length !== columns.length) throw new Error(`${where}: ${fields.length} fields, the header has ${columns.length}`);
-            const row: Row = {};
-            columns.forEach((column, i) => (row[column] = fields[i]!));
-            count++;
-            await visit(row, where);
-          }
-        } catch (error) {
-          failure = error;
-          throw error;
-        }
-      });
-    } catch (error) {
-      throw failure ?? new Error(`reading ${name}: ${(error as Error).message}`);
-    }
-    if (record === 0) throw new Error(`${name}: empty part (no header row)`);
+export class BundleReader {
+  readonly #api: WorkerApi;
+  readonly #manifest: BundleManifest;
+  readonly #digests = new Map<string, string>();
+
+  constructor(api: WorkerApi, manifest: BundleManifest) {
+    this.#api = api;
+    this.#manifest = manifest;
   }
-  if (count !== manifest.counts[table]) throw new Error(`${table}: the parts hold ${count} rows, the manifest says ${manifest.counts[table]} (truncated part?)`);
-  return count;
+
+  /**
+   * Streams a table's parts, one after the other, and hands each record to `visit` (awaited: the
+   * next record is parsed only after). Memory holds one part's unread chunk at most, and a part
+   * (so any one field) of at most PART_MAX_BYTES. Checks each part's header and the table's row
+   * count against the manifest.
+   */
+  async forEachRow(table: BundleTable, visit: (row: Row, where: string) => Promise<void>): Promise<number> {
+    const expected = BUNDLE_COLUMNS[table];
+    let count = 0;
+    for (const name of this.#manifest.parts[table]) {
+      const source = await this.#api.part(this.#manifest.jobId, name);
+      const hash = createHash("sha256");
+      let bytes = 0;
+      const meter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          bytes += chunk.length;
+          if (bytes > PART_MAX_BYTES) return done(new Error(`part ${name} is larger than ${PART_MAX_BYTES} bytes: refusing it`));
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      // Whole characters only: papaparse decodes each Buffer chunk on its own, which would split a
+      // multi-byte character that straddles two chunks.
+      meter.setEncoding("utf8");
+      let record = 0;
+      let columns: string[] = [];
+      // When a record fails, pipeline may report the source's AbortError instead: keep the real one.
+      let failure: unknown = null;
+      try {
+        await pipeline(source, meter, Papa.parse(Papa.NODE_STREAM_INPUT, { skipEmptyLines: true }), async (records: AsyncIterable<string[]>) => {
+          try {
+            for await (const fields of records) {
+              record++;
+              if (record === 1) {
+                columns = checkHeader(fields, expected, name);
+                continue;
+              }
+              const where = `${name} record ${record}`;
+              if (fields.length !== columns.length) throw new Error(`${where}: ${fields.length} fields, the header has ${columns.length}`);
+              const row: Row = {};
+              columns.forEach((column, i) => (row[column] = fields[i]!));
+              count++;
+              await visit(row, where);
+            }
+          } catch (error) {
+            failure = error;
+            throw error;
+          }
+        });
+      } catch (error) {
+        throw failure ?? new Error(`reading ${name}: ${(error as Error).message}`);
+      }
+      if (record === 0) throw new Error(`${name}: empty part (no header row)`);
+      const digest = hash.digest("hex");
+      const earlier = this.#digests.get(name);
+      if (earlier !== undefined && earlier !== digest) throw new Error(`part ${name} changed between two reads: the Worker served different bytes`);
+      this.#digests.set(name, digest);
+    }
+    if (count !== this.#manifest.counts[table]) throw new Error(`${table}: the parts hold ${count} rows, the manifest says ${this.#manifest.counts[table]} (truncated part?)`);
+    return count;
+  }
 }
 
 function checkHeader(fields: string[], expected: readonly string[], part: string): string[] {

@@ -31,6 +31,11 @@ function upsertSql(table: RowTable): string {
 }
 const UPSERT = { users: upsertSql("users"), files: upsertSql("files"), filters: upsertSql("filters") };
 
+/** Whether an id is legacy's own (not the new app's). */
+export function isLegacyRange(id: string): boolean {
+  return Number(id) <= NEW_APP_ID_FLOOR;
+}
+
 export function legacyId(row: Row, where: string, column = "id"): string {
   const value = row[column]?.trim() ?? "";
   if (!/^[1-9]\d{0,18}$/.test(value)) throw new Error(`${where}: ${column} ${JSON.stringify(value)} is not a positive integer`);
@@ -88,12 +93,22 @@ export class LegacyDb {
     await this.query(`INSERT INTO ${BOOKKEEPING} (job_id, from_seq, to_seq, applied_at) VALUES ($1, $2, $3, now())`, [jobId, fromSeq, toSeq]);
   }
 
-  /** Inserts or updates one row by id; says which. */
+  /**
+   * Inserts or updates one row by id; says which. Users are written by the policy of the header
+   * comment of scripts/reverse-sync.ts: a legacy user (id up to NEW_APP_ID_FLOOR) only gets its
+   * username and email, and only if it is there; a new-app user is never staff or superuser.
+   */
   async upsert(table: RowTable, row: Row, where: string): Promise<"inserted" | "updated"> {
-    legacyId(row, where);
+    const id = legacyId(row, where);
     if (table !== "users") legacyId(row, where, "user_id");
+    if (table === "users" && isLegacyRange(id)) {
+      const result = await this.query(`UPDATE auth_user SET username = $2, email = $3 WHERE id = $1`, [id, row.username, row.email], where);
+      if (!result.rowCount) throw new Error(`${where}: legacy user ${id} is not in the legacy database, and a user up to id ${NEW_APP_ID_FLOOR} is never inserted`);
+      return "updated";
+    }
+    const values = table === "users" ? { ...row, is_staff: "f", is_superuser: "f" } : row;
     const params = LEGACY_TABLES[table].columns.map((column) => {
-      const value = row[column] ?? "";
+      const value = values[column] ?? "";
       if (value === "" && NULLABLE.has(`${table}.${column}`)) return null;
       if (value.trim() === "" && JSON_COLUMNS.has(`${table}.${column}`)) return "{}";
       return value;
@@ -107,13 +122,45 @@ export class LegacyDb {
     return (result.rowCount ?? 0) > 0;
   }
 
-  /** Deletes one row by id (and, for a file, only if it still has `fileId`); a row that is not there is fine (returns false). */
-  async delete(table: RowTable, id: string, fileId: string | null, where: string): Promise<boolean> {
+  /** A user's username, or null when there is no such user. */
+  async username(id: string): Promise<string | null> {
+    return (await this.query<{ username: string }>(`SELECT username FROM auth_user WHERE id = $1`, [id])).rows[0]?.username ?? null;
+  }
+
+  /** The id of the user other than `exceptId` holding `username` (exactly: Django's unique constraint is case-sensitive), or null. */
+  async usernameHolder(username: string, exceptId: string): Promise<string | null> {
+    return (await this.query<{ id: string }>(`SELECT id::text FROM auth_user WHERE username = $1 AND id <> $2`, [username, exceptId])).rows[0]?.id ?? null;
+  }
+
+  /**
+   * Moves a user's username aside (a unique placeholder) until the users of the bundle are written,
+   * so that names the bundle passes from one user to another do not collide on the way.
+   */
+  async parkUsername(id: string): Promise<void> {
+    await this.query(`UPDATE auth_user SET username = 'reverse-sync-parked-' || id || '-' || md5(random()::text) WHERE id = $1`, [id]);
+  }
+
+  /** A file row's file_path, or null when there is no such row. */
+  async filePath(id: string): Promise<string | null> {
+    return (await this.query<{ file_path: string }>(`SELECT file_path FROM list_cutter_savedfile WHERE id = $1`, [id])).rows[0]?.file_path ?? null;
+  }
+
+  /** Ids of the file rows, other than `exceptId`, whose file_path is `path`. */
+  async filesAt(path: string, exceptId: string | null = null): Promise<string[]> {
+    const result = await this.query<{ id: string }>(`SELECT id::text FROM list_cutter_savedfile WHERE file_path = $1 AND id IS DISTINCT FROM $2::bigint LIMIT 10`, [path, exceptId]);
+    return result.rows.map((r) => r.id);
+  }
+
+  /**
+   * Deletes one row by id (and, for a file, only if it still has `fileId`); a row that is not there
+   * is fine (deleted: false). A deleted file row's file_path comes back: its media goes only with it.
+   */
+  async delete(table: RowTable, id: string, fileId: string | null, where: string): Promise<{ deleted: boolean; filePath: string | null }> {
     const result =
-      fileId === null
+      table !== "files"
         ? await this.query(`DELETE FROM ${LEGACY_TABLES[table].name} WHERE id = $1`, [id], where)
-        : await this.query(`DELETE FROM ${LEGACY_TABLES[table].name} WHERE id = $1 AND file_id::text = $2`, [id, fileId], where);
-    return (result.rowCount ?? 0) > 0;
+        : await this.query<{ file_path: string }>(`DELETE FROM list_cutter_savedfile WHERE id = $1 AND file_id::text = $2 RETURNING file_path`, [id, fileId ?? ""], where);
+    return { deleted: (result.rowCount ?? 0) > 0, filePath: (result.rows[0] as { file_path?: string } | undefined)?.file_path ?? null };
   }
 
   /**

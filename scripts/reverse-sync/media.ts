@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, realpath, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { lstat, mkdir, realpath, rename, rm, rmdir, statfs, unlink } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -78,14 +78,28 @@ export class MediaStage {
     return this.#paths;
   }
 
-  /** Downloads and checks one file, unless it is already in place; says which. */
-  async stage(file: ExpectedFile): Promise<"written" | "unchanged"> {
+  /**
+   * Downloads and checks one file, unless it is already in place; says which. "gone": the Worker
+   * answered 410, the file was deleted on the new app after the bundle was made (nothing written).
+   */
+  async stage(file: ExpectedFile): Promise<"written" | "unchanged" | "gone"> {
     const dest = mediaPath(this.#root, file.relativePath);
     if (this.#paths.has(dest)) throw new Error(`two files of the bundle go to ${file.relativePath}`);
     this.#paths.add(dest);
     if (await isInPlace(dest, file)) return "unchanged";
 
-    await this.#makeDirectory(dirname(dest));
+    let body;
+    try {
+      body = await this.#api.file(this.#jobId, file.fileId);
+    } catch (error) {
+      if (!(error instanceof HttpError) || error.status !== 410) throw error;
+      this.#paths.delete(dest);
+      return "gone";
+    }
+    await this.#makeDirectory(dirname(dest)).catch((error: Error) => {
+      body.destroy();
+      throw error;
+    });
     const staged: Staged = { dest, temp: join(dirname(dest), `.${basename(dest)}.reverse-sync-${randomUUID()}.tmp`), backup: null, placed: false };
     this.#staged.push(staged);
     const hash = createHash("sha256");
@@ -97,13 +111,6 @@ export class MediaStage {
         hash.update(chunk);
         done(null, chunk);
       },
-    });
-    const body = await this.#api.file(this.#jobId, file.fileId).catch((error: Error) => {
-      if (!(error instanceof HttpError) || error.status !== 404) throw error;
-      // The Worker serves a bundle's files from R2 as they are now: one deleted on the new app
-      // since is gone. A new reverse job (it starts where legacy's applied changes end) leaves
-      // that row out and carries its deletion instead.
-      throw new Error(`${error.message}. The file may have been deleted on the new app after this bundle was made: start a new reverse job and apply its bundle instead`);
     });
     try {
       await pipeline(body, meter, createWriteStream(staged.temp, { flags: "wx", mode: 0o644, flush: true }));
@@ -174,6 +181,12 @@ export class MediaStage {
       this.#createdDirs.push(...created);
     }
   }
+}
+
+/** Bytes free for this user on the file system holding `dir`. */
+export async function freeBytes(dir: string): Promise<number> {
+  const stats = await statfs(dir);
+  return Number(stats.bavail) * Number(stats.bsize);
 }
 
 /**

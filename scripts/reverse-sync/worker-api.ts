@@ -19,6 +19,13 @@ export class HttpError extends Error {
   }
 }
 
+/** Largest manifest accepted (the Worker's is a few KiB). */
+export const MANIFEST_MAX_BYTES = 1024 * 1024;
+/** Largest job list accepted. */
+const JOB_LIST_MAX_BYTES = 16 * 1024 * 1024;
+/** How much of an error answer is read (and shown). */
+const ERROR_TEXT_BYTES = 4096;
+
 /**
  * The operator endpoints the applier uses. Every request carries the bearer token and its own
  * timeout (which also bounds reading the body); nothing is retried: a failed run changes nothing
@@ -36,13 +43,13 @@ export class WorkerApi {
   }
 
   async listJobs(): Promise<JobSummary[]> {
-    const body = (await (await this.#request("GET", "/admin/jobs")).json()) as { jobs?: unknown };
+    const body = (await this.#json(await this.#request("GET", "/admin/jobs"), JOB_LIST_MAX_BYTES, "the job list")) as { jobs?: unknown };
     if (!Array.isArray(body.jobs)) throw new Error("GET /admin/jobs: the answer has no jobs list");
     return body.jobs as JobSummary[];
   }
 
   async manifest(jobId: string): Promise<unknown> {
-    return (await this.#request("GET", `/admin/jobs/${encodeURIComponent(jobId)}/bundle`)).json();
+    return this.#json(await this.#request("GET", `/admin/jobs/${encodeURIComponent(jobId)}/bundle`), MANIFEST_MAX_BYTES, "the manifest");
   }
 
   /** A bundle part's CSV text, as a stream. */
@@ -57,7 +64,18 @@ export class WorkerApi {
 
   async applied(jobId: string, toSeq: number): Promise<void> {
     const res = await this.#request("POST", `/admin/jobs/${encodeURIComponent(jobId)}/applied`, JSON.stringify({ toSeq }));
-    await res.arrayBuffer();
+    await readAtMost(res, ERROR_TEXT_BYTES);
+  }
+
+  /** A JSON body of at most `maxBytes`, counted while it arrives. */
+  async #json(res: Response, maxBytes: number, what: string): Promise<unknown> {
+    const { bytes, complete } = await readAtMost(res, maxBytes);
+    if (!complete) throw new Error(`${what} is larger than ${maxBytes} bytes: refusing it`);
+    try {
+      return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    } catch (error) {
+      throw new Error(`${what} is not UTF-8 JSON: ${(error as Error).message}`);
+    }
   }
 
   #stream(res: Response): Readable {
@@ -81,11 +99,32 @@ export class WorkerApi {
       throw new Error(`${what}: ${describeFetchError(error, this.#timeoutMs)}`);
     }
     if (!res.ok) {
-      const text = await res.text().catch(() => "");
+      const text = await readAtMost(res, ERROR_TEXT_BYTES).then(({ bytes }) => new TextDecoder().decode(bytes), () => "");
       throw new HttpError(`${what}: HTTP ${res.status}${text ? ` ${text.slice(0, 300)}` : ""}`, res.status);
     }
     return res;
   }
+}
+
+/** Reads a body up to `maxBytes`; `complete` is false (and the rest is not read) when it is longer. */
+async function readAtMost(res: Response, maxBytes: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        chunks.push(value.subarray(0, value.length - (total - maxBytes)));
+        return { bytes: Buffer.concat(chunks), complete: false };
+      }
+      chunks.push(value);
+    }
+  }
+  return { bytes: Buffer.concat(chunks), complete: true };
 }
 
 export function describeFetchError(error: unknown, timeoutMs: number): string {

@@ -14,6 +14,7 @@ import { operator } from "./auth";
  * parts and its files, each streamed from R2; and the call that reports it applied to legacy. Only
  * what the job's bundle holds is ever looked up: a part by PART_NAME and the job's part counts, a
  * file by the job's own items (the files its bundle lists, verified in R2); anything else is a 404.
+ * A listed file whose R2 object is gone since (deleted on the new app) is a 410.
  */
 
 const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
@@ -47,8 +48,9 @@ export async function getBundleFile(request: IRequest, env: Env): Promise<Respon
   if (!isUuid(fileId)) return errorResponse(404, "no such file", "fileId");
   const file = unwrap(await coordinator(env).reverseFile(id, fileId.toLowerCase()));
   const object = await env.FILES.get(file.r2Key);
-  // The new app deleted it after the bundle was made: a later bundle deletes it on legacy too.
-  if (!object) return errorResponse(404, `file ${fileId} is no longer in R2 (deleted since the bundle was made)`, "fileId");
+  // Listed, but deleted on the new app after the bundle was made: 410, so the applier can tell it
+  // from a file the bundle never had (404) and skip it; the next bundle deletes it on legacy too.
+  if (!object) return errorResponse(410, `file ${fileId} was deleted on the new app after the bundle was made`, "fileId");
   return stream(object, "text/csv; charset=utf-8", { "x-content-sha256": file.sha256 });
 }
 

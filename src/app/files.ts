@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { HttpError, jsonResponse, parseWith } from "../lib/http";
 import { parseJsonText } from "../lib/json-body";
+import { isStorableJson, storable, UNSTORABLE_MESSAGE } from "../lib/storable-text";
 import { readMultipart, type MultipartResult } from "../lib/multipart";
 import type { TapResult } from "../copy/content-tap";
 import { CsvChunkParser } from "../lib/csv";
@@ -108,6 +109,7 @@ export async function saveGeneratedFile(request: IRequest, env: Env): Promise<Re
     if (metadataText) {
       const parsed = parseJsonText(metadataText);
       if (!parsed.ok || !parsed.value || typeof parsed.value !== "object" || Array.isArray(parsed.value)) throw new HttpError(400, "metadata must be a JSON object.", "metadata");
+      if (!isStorableJson(parsed.value)) throw new HttpError(400, `metadata ${UNSTORABLE_MESSAGE}.`, "metadata");
       metadata = parsed.value as Record<string, unknown>;
     }
     await insertFile(env, user, upload, ["generated"], { ...metadata, source_file_id: source.id, filters: metadata.filters ?? null });
@@ -171,15 +173,18 @@ export async function deleteFile(request: IRequest, env: Env): Promise<Response>
 
 /** Tags a file keeps at most (each at most 100 characters): its row stays small. */
 const MAX_TAGS = 200;
-const tagsBody = z.object({ user_tags: z.array(z.string().trim().min(1).max(100)).max(50) });
+const tagsBody = z.object({ user_tags: z.array(storable(z.string().trim().min(1).max(100))).max(50) });
 
 /** PATCH /api/list_cutter/update_tags/<id>/ — adds tags (no duplicates). */
 export async function updateTags(request: IRequest, env: Env): Promise<Response> {
   const user = await requireUser(request, env);
   const row = await ownedFile(env, user, request.params.id ?? "");
   const { user_tags } = await readBody(request, tagsBody);
-  const tags = [...new Set([...(JSON.parse(row.user_tags) as string[]), ...user_tags])];
+  const current = JSON.parse(row.user_tags) as string[];
+  const tags = [...new Set([...current, ...user_tags])];
   if (tags.length > MAX_TAGS) throw new HttpError(400, `A file has at most ${MAX_TAGS} tags.`, "user_tags");
+  // Nothing new: nothing written, and nothing for legacy to receive (nor a reason to hold the user back).
+  if (tags.length === current.length) return jsonResponse({ message: "Tags updated successfully." });
   await env.DB.batch([
     env.DB.prepare(`UPDATE files SET user_tags = ?, changed_on = 'new', updated_at = ${SQL_NOW} WHERE id = ? AND user_id = ?`).bind(JSON.stringify(tags), row.id, user.id),
     recordFileUpsert(env.DB, row.id, user.id),

@@ -2,6 +2,7 @@ import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { Env } from "../env";
 import { HttpError, jsonResponse } from "../lib/http";
+import { isStorableJson, storable, UNSTORABLE_MESSAGE } from "../lib/storable-text";
 import { readBody } from "./contract";
 import { ownedFile } from "./files";
 import { requireUser, type SessionUser } from "./session";
@@ -10,10 +11,10 @@ import { tombstone } from "../sync/tombstones";
 import { recordFilterDelete, recordFilterUpsert } from "../sync/outbox";
 
 const filterFields = {
-  name: z.string().trim().min(1, "This field may not be blank.").max(255),
-  description: z.string().max(2000),
+  name: storable(z.string().trim().min(1, "This field may not be blank.").max(255)),
+  description: storable(z.string().max(2000)),
   file_id: z.string().uuid("Must be a file_id.").nullable(),
-  filter_config: z.record(z.string(), z.unknown()),
+  filter_config: z.record(z.string(), z.unknown()).refine(isStorableJson, UNSTORABLE_MESSAGE),
 };
 const createBody = z.object({ ...filterFields, description: filterFields.description.default(""), file_id: filterFields.file_id.default(null) }).strict();
 const updateBody = z.object(filterFields).partial().strict();
@@ -72,6 +73,8 @@ export async function updateFilter(request: IRequest, env: Env): Promise<Respons
   const body = await readBody(request, updateBody);
   if (body.file_id) await ownedFile(env, user, body.file_id);
   const next = { ...current, ...body, filter_config: body.filter_config ? JSON.stringify(body.filter_config) : current.filter_config };
+  // Nothing changed: nothing written, and nothing for legacy to receive (nor a reason to hold the user back).
+  if (next.name === current.name && next.description === current.description && next.file_id === current.file_id && next.filter_config === current.filter_config) return jsonResponse(shape(current));
   const [updated] = await env.DB.batch<StoredFilter>([
     env.DB.prepare(
       `UPDATE saved_filters SET name = ?, description = ?, file_id = ?, filter_config = ?, changed_on = 'new', updated_at = ${SQL_NOW}

@@ -271,6 +271,9 @@ export class MigrationCoordinator extends DurableObject<Env> {
     if (toSeq !== bundle.toSeq) return refuse(409, `toSeq: job ${id}'s bundle covers the outbox up to ${bundle.toSeq}, not ${toSeq}`, "toSeq");
     const existing = this.#reverse.applied(id);
     if (existing) return { ok: true, value: appliedView(existing) };
+    // Applied bundles must leave no gap: the users they release would otherwise have writes legacy never got.
+    const appliedSeq = this.#reverse.appliedSeq();
+    if (bundle.fromSeq > appliedSeq) return refuse(409, `fromSeq: job ${id}'s bundle starts after change ${bundle.fromSeq}, but only changes up to ${appliedSeq} are applied; changes in between would be skipped`, "fromSeq");
     const now = Date.now();
     this.ctx.storage.transactionSync(() => {
       this.#reverse.recordApplied(id, toSeq, actor, now);

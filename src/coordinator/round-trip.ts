@@ -35,6 +35,8 @@ function markStatement(db: D1Database, row: ShippedRow): D1PreparedStatement {
     case "files":
       return db.prepare(`UPDATE files SET legacy_id = num, legacy_file_path = coalesce(?, legacy_file_path), legacy_base = ? WHERE id = ?`).bind(row.shipped.filePath ?? null, base, row.rowId);
     case "saved_filters":
-      return db.prepare(`UPDATE saved_filters SET legacy_id = id, legacy_base = ? WHERE id = ?`).bind(base, Number(row.rowId));
+      // A filter's id is freed when it is deleted and may number the next one: only the owner's row
+      // as shipped is marked (another user's filter that took the id since is not legacy's).
+      return db.prepare(`UPDATE saved_filters SET legacy_id = id, legacy_base = ? WHERE id = ? AND user_id = ?`).bind(base, Number(row.rowId), row.shipped.base.user_id ?? null);
   }
 }

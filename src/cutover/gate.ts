@@ -96,8 +96,9 @@ export class Gate {
     try {
       return (await this.users.wroteAfter(who.userId, state.holdBack.afterSeq)) ? "workers" : backend;
     } catch (e) {
-      console.error("outbox lookup failed; served by legacy:", e);
-      return backend;
+      // Legacy has never heard of a user the new app created: they at least can only be served there.
+      console.error("outbox lookup failed:", e);
+      return createdByNewApp(who.userId) ? "workers" : backend;
     }
   }
 

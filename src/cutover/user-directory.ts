@@ -2,6 +2,8 @@
 const MAX_REMEMBERED = 100_000;
 /** A user not held yet may be imported by the next delta: that answer is kept this long only. */
 const NOT_HELD_MS = 30_000;
+/** "No unsynced writes" is kept this long only: see wroteAfter. */
+const NO_WRITES_MS = 5_000;
 
 /**
  * What the gate asks D1 about users: the id of a username (once per login) and whether the new app
@@ -41,7 +43,8 @@ export class UserDirectory {
 
   /**
    * Whether `userId` made new-app writes after outbox sequence `afterSeq` (legacy does not have them
-   * yet). Remembered for NOT_HELD_MS per (user, afterSeq): a user sent to legacy writes nothing new here.
+   * yet). "Yes" is remembered for NOT_HELD_MS per (user, afterSeq); "no" only for NO_WRITES_MS, since
+   * an isolate still on the state before a rollback may let the user write here meanwhile.
    */
   async wroteAfter(userId: number, afterSeq: number): Promise<boolean> {
     const key = `${userId}:${afterSeq}`;
@@ -49,7 +52,7 @@ export class UserDirectory {
     if (known && known.until > Date.now()) return known.wrote;
     const wrote = (await this.db.prepare(`SELECT 1 AS wrote FROM outbox WHERE user_id = ? AND seq > ? LIMIT 1`).bind(userId, afterSeq).first()) !== null;
     if (this.#wrote.size >= MAX_REMEMBERED) this.#wrote.clear();
-    this.#wrote.set(key, { wrote, until: Date.now() + NOT_HELD_MS });
+    this.#wrote.set(key, { wrote, until: Date.now() + (wrote ? NOT_HELD_MS : NO_WRITES_MS) });
     return wrote;
   }
 

@@ -171,32 +171,16 @@ export function deletionLine(tbl: keyof typeof BUNDLE_TABLE_OF, rowId: string, s
 
 /**
  * Where a file lies under legacy's media root: its legacy relative path if it has one (an imported
- * file: legacy_file_path under `mediaRoot`), else `reverse-sync/<user_id>/<file_id>/<safe name>`.
+ * file: legacy_file_path under `mediaRoot`), else `reverse-sync/<user_id>/<file_id>.csv`. The name a
+ * user chose stays in the row's file_name only: no user-chosen extension (.html, .php, .htaccess)
+ * may land in a media directory legacy serves.
  */
-export function legacyRelativePath(row: Pick<FileSource, "id" | "user_id" | "file_name" | "legacy_file_path">, mediaRoot: string): string {
+export function legacyRelativePath(row: Pick<FileSource, "id" | "user_id" | "legacy_file_path">, mediaRoot: string): string {
   if (row.legacy_file_path) {
     const legacy = relativeMediaPath(row.legacy_file_path, trimRoot(mediaRoot));
     if (legacy.ok) return legacy.relativePath;
   }
-  return `reverse-sync/${row.user_id}/${row.id}/${safeFileName(row.file_name)}`;
-}
-
-/** Longest name kept, in UTF-8 bytes: below the usual 255-byte limit of a file name. */
-const MAX_NAME_BYTES = 200;
-const encoder = new TextEncoder();
-
-/** A file name that is one safe path segment: no '/', '\\', NUL or other control character, no '..'. */
-export function safeFileName(name: string): string {
-  let safe = name.replace(/[/\\\u0000-\u001f\u007f]/g, "_");
-  while (safe.includes("..")) safe = safe.replace(/\.\.+/g, "_");
-  let bytes = 0;
-  let kept = "";
-  for (const ch of safe) {
-    bytes += encoder.encode(ch).length;
-    if (bytes > MAX_NAME_BYTES) break;
-    kept += ch;
-  }
-  return kept === "" || kept === "." ? "file.csv" : kept;
+  return `reverse-sync/${row.user_id}/${row.id}.csv`;
 }
 
 function trimRoot(mediaRoot: string): string {

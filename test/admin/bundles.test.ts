@@ -100,10 +100,14 @@ describe("reverse jobs through the operator API", () => {
     expect((await admin(`/admin/jobs/${other.id}/files/${notInBundle}`)).status).toBe(200);
     expect((await admin(`/admin/jobs/${other.id}/files/${inBundle}`)).status).toBe(404);
     expect((await admin(`/admin/jobs/${job.id}/files/${notInBundle}`)).status).toBe(404);
-    // A file deleted since the bundle was made: 404.
+    // A file deleted since the bundle was made: 410 (the applier skips it); one never listed stays a 404.
     const num = (await env.DB.prepare(`SELECT num FROM files WHERE id = ?`).bind(inBundle).first<{ num: number }>())!.num;
     expect((await api(`/api/list_cutter/delete/${num}/`, { method: "DELETE", token: user.access })).status).toBe(204);
-    expect((await admin(`/admin/jobs/${job.id}/files/${inBundle}`)).status).toBe(404);
+    const gone = await admin(`/admin/jobs/${job.id}/files/${inBundle}`);
+    expect(gone.status).toBe(410);
+    expect(await gone.json()).toMatchObject({ field: "fileId", error: expect.stringMatching(/deleted on the new app/) });
+    expect((await admin(`/admin/jobs/${job.id}/files/${UNKNOWN}`)).status).toBe(404);
+    expect((await admin(`/admin/jobs/${other.id}/files/${inBundle}`)).status).toBe(404);
   });
 
   it("applied: only a completed reverse job with its own toSeq; idempotent; audited once", async () => {

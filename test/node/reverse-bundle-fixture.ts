@@ -17,6 +17,8 @@ export interface BundleFile {
   /** The bytes served; `row.size` / `row.sha256` are computed from `declared ?? bytes`. */
   bytes: Buffer;
   declared?: Buffer;
+  /** A `row.size` to declare instead of the length of `declared ?? bytes`. */
+  declaredSize?: number;
 }
 
 export interface BundleSpec {
@@ -64,10 +66,10 @@ function toCsv(table: BundleTable, rows: BundleRow[]): string {
 export function buildBundle(spec: BundleSpec): Bundle {
   const perPart = spec.partRows ?? 1_000;
   const files = new Map<string, Buffer>();
-  const fileRows = (spec.files ?? []).map(({ row, bytes, declared }) => {
+  const fileRows = (spec.files ?? []).map(({ row, bytes, declared, declaredSize }) => {
     files.set(row.file_id!, bytes);
     const content = declared ?? bytes;
-    return { ...row, size: String(content.length), sha256: sha256Hex(content) };
+    return { ...row, size: String(declaredSize ?? content.length), sha256: sha256Hex(content) };
   });
   const rows: Record<BundleTable, BundleRow[]> = { users: spec.users ?? [], files: fileRows, filters: spec.filters ?? [], deletions: spec.deletions ?? [] };
   const parts = new Map<string, string>();
@@ -112,6 +114,12 @@ export interface FakeWorker {
   failApplied: number | null;
   /** Requests refused for a missing or wrong token. */
   unauthorized: number;
+  /** Files (by file_id) of a bundle answered 410 Gone: deleted on the new app since the bundle. */
+  gone: Set<string>;
+  /** Every request: method and path. */
+  requests: string[];
+  /** Parts (by name) served with this text from their second read on. */
+  reread: Map<string, string>;
   close(): Promise<void>;
 }
 
@@ -124,6 +132,9 @@ export async function startFakeWorker(token: string): Promise<FakeWorker> {
     applied: [],
     failApplied: null,
     unauthorized: 0,
+    gone: new Set(),
+    requests: [],
+    reread: new Map(),
     close: async () => undefined,
   };
   const server = createServer((req, res) => {
@@ -145,6 +156,7 @@ function send(res: ServerResponse, status: number, body: unknown, type = "applic
 }
 
 async function handle(fake: FakeWorker, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  fake.requests.push(`${req.method} ${req.url}`);
   if (req.headers.authorization !== `Bearer ${fake.token}`) {
     fake.unauthorized++;
     return send(res, 401, { error: "unauthorized" });
@@ -167,11 +179,14 @@ async function handle(fake: FakeWorker, req: IncomingMessage, res: ServerRespons
   if (req.method !== "GET") return send(res, 405, { error: "method not allowed" });
   if (what === "bundle" && arg === undefined) return send(res, 200, bundle.manifest);
   if (what === "bundle") {
-    const part = bundle.parts.get(decodeURIComponent(arg!));
+    const name = decodeURIComponent(arg!);
+    const readBefore = fake.requests.filter((r) => r === `${req.method} ${req.url}`).length > 1;
+    const part = readBefore ? (fake.reread.get(name) ?? bundle.parts.get(name)) : bundle.parts.get(name);
     return part === undefined ? send(res, 404, { error: "no such part" }) : send(res, 200, part, "text/csv; charset=utf-8");
   }
   if (what === "files" && arg !== undefined) {
     const bytes = bundle.files.get(decodeURIComponent(arg));
+    if (bytes !== undefined && fake.gone.has(decodeURIComponent(arg))) return send(res, 410, { error: "deleted since the bundle was made" });
     return bytes === undefined ? send(res, 404, { error: "no such file" }) : send(res, 200, bytes, "text/csv");
   }
   return send(res, 404, { error: "not found" });

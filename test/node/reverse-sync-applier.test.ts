@@ -36,7 +36,10 @@ function verifyDjangoHash(password: string, encoded: string): boolean {
   return timingSafeEqual(pbkdf2Sync(password, match[2]!, Number(match[1]), 32, "sha256"), expected);
 }
 
+/** Where legacy keeps its own files (any path legacy chose). */
 const relativeOf = (userId: string, fileId: string) => `uploads/user-${userId}/${fileId}.csv`;
+/** Where a new-app file must go. */
+const newAppPath = (userId: string, fileId: string) => `reverse-sync/${userId}/${fileId}.csv`;
 const F7_BYTES = Buffer.from("email,name\nann@example.com,Ann\nbo@example.com,Bo\n");
 const F8_BYTES = Buffer.from("a,b\n1,2\n");
 // Multi-byte characters across a few hundred KiB: chunk boundaries land inside them.
@@ -126,7 +129,7 @@ function user(id: string, username: string, fields: Partial<BundleRow> = {}): Bu
 }
 
 function file(id: string, userId: string, fileId: string, name: string, bytes: Buffer, fields: Partial<BundleRow> = {}, declared?: Buffer): BundleFile {
-  const relativePath = fields.relative_path ?? relativeOf(userId, fileId);
+  const relativePath = fields.relative_path ?? (Number(id) > 1_000_000_000 ? newAppPath : relativeOf)(userId, fileId);
   return {
     bytes,
     declared,
@@ -175,8 +178,12 @@ interface Run {
   stderr: string;
 }
 
-function runApplier(env: Env, extra: string[], options: { token?: string } = {}): Promise<Run> {
-  const args = ["scripts/reverse-sync.ts", "--worker", env.worker.url, "--token", options.token ?? TOKEN, "--database-url", env.databaseUrl, "--media-root", env.media, ...extra];
+/** Runs the applier; `legacyRoot` null leaves --legacy-media-root out (it defaults to --media-root). */
+function runApplier(env: Env, extra: string[], options: { token?: string; legacyRoot?: string | null } = {}): Promise<Run> {
+  const legacyRoot = options.legacyRoot === undefined ? LEGACY_MEDIA_ROOT : options.legacyRoot;
+  const args = ["scripts/reverse-sync.ts", "--worker", env.worker.url, "--token", options.token ?? TOKEN, "--database-url", env.databaseUrl, "--media-root", env.media];
+  if (legacyRoot !== null) args.push("--legacy-media-root", legacyRoot);
+  args.push(...extra);
   return spawnApplier(args);
 }
 
@@ -247,13 +254,14 @@ test("a canary bundle is applied exactly; a second run changes nothing; an out-o
     assert.equal(env.worker.unauthorized, 0);
 
     const after = await snapshot(env.db);
-    // auth_user: alice and carol untouched, bob updated, newbie inserted.
+    // auth_user: alice and carol untouched, bob (a legacy user) gets his email and nothing else of
+    // the bundle's row (its password, names and last_login stay legacy's), newbie inserted.
     assert.deepEqual(after.auth_user!.map((r) => r.id), [1, 2, 42, Number(NEW_USER)]);
     assert.deepEqual(byId(after.auth_user!, 1), byId(before.auth_user!, 1));
     assert.deepEqual(byId(after.auth_user!, 42), byId(before.auth_user!, 42));
     const bob = byId(after.auth_user!, 2)!;
-    assert.deepEqual({ ...bob, password: undefined }, { ...byId(before.auth_user!, 2), password: undefined, email: "bob@new.example", first_name: "Bob", last_name: "", last_login: "2026-11-02T07:15:00+00:00" });
-    assert.ok(verifyDjangoHash(PASSWORDS.bob!, bob.password as string), "bob's new password works on legacy");
+    assert.ok(verifyDjangoHash("bob-old-pass", bob.password as string), "bob's legacy password still works on legacy");
+    assert.deepEqual(bob, { ...byId(before.auth_user!, 2), email: "bob@new.example" });
     const newbie = byId(after.auth_user!, Number(NEW_USER))!;
     assert.deepEqual({ ...newbie, password: undefined }, { id: Number(NEW_USER), password: undefined, username: "newbie", email: "newbie@new.example", first_name: "newbie", last_name: "Tester", date_joined: "2026-11-01T08:30:00+00:00", last_login: null, is_active: true, is_staff: false, is_superuser: false });
     assert.ok(verifyDjangoHash(PASSWORDS.newbie!, newbie.password as string), "newbie can log in on legacy");
@@ -266,7 +274,7 @@ test("a canary bundle is applied exactly; a second run changes nothing; an out-o
       user_id: Number(NEW_USER),
       file_id: NEW_FILE_ID,
       file_name: "Kraków, ✓ list.csv",
-      file_path: `${LEGACY_MEDIA_ROOT}/${relativeOf(NEW_USER, NEW_FILE_ID)}`,
+      file_path: `${LEGACY_MEDIA_ROOT}/${newAppPath(NEW_USER, NEW_FILE_ID)}`,
       uploaded_at: "2026-11-01T09:00:00+00:00",
       system_tags: ["uploaded"],
       user_tags: [],
@@ -281,11 +289,11 @@ test("a canary bundle is applied exactly; a second run changes nothing; an out-o
     const mediaAfter = mediaListing(env.media);
     const f7 = relativeOf("1", F7);
     const f8 = relativeOf("2", F8);
-    const added = relativeOf(NEW_USER, NEW_FILE_ID);
+    const added = newAppPath(NEW_USER, NEW_FILE_ID);
     assert.equal(mediaAfter[f7], mediaBefore[f7]);
     assert.equal(mediaAfter[f8], undefined);
     assert.equal(sha256Hex(readFileSync(join(env.media, added))), sha256Hex(NEW_FILE_BYTES));
-    assert.deepEqual(Object.keys(mediaAfter).sort(), ["uploads", "uploads/user-1", f7, "uploads/user-1000000005", added, "uploads/user-2"].sort());
+    assert.deepEqual(Object.keys(mediaAfter).sort(), ["uploads", "uploads/user-1", f7, "reverse-sync", "reverse-sync/1000000005", added, "uploads/user-2"].sort());
 
     // Second run: already applied; tables and file mtimes identical; the Worker is told again.
     const second = await runApplier(env, ["--job", "rev-1"]);
@@ -332,8 +340,8 @@ test("--dry-run lists every change and changes nothing", { timeout: 60_000 }, as
     assert.equal(run.code, 0, show(run));
     for (const line of [
       `would insert user ${NEW_USER} "newbie"`,
-      'would update user 2 "bob"',
-      `would insert file ${NEW_FILE} "Kraków, ✓ list.csv" (user ${NEW_USER}); would write ${relativeOf(NEW_USER, NEW_FILE_ID)} (${NEW_FILE_BYTES.length} bytes)`,
+      'would update user 2 "bob" (username and email only)',
+      `would insert file ${NEW_FILE} "Kraków, ✓ list.csv" (user ${NEW_USER}); would write ${newAppPath(NEW_USER, NEW_FILE_ID)} (${NEW_FILE_BYTES.length} bytes)`,
       `would update file 7 "people.csv" (user 1); ${relativeOf("1", F7)} already in place`,
       `would insert filter ${NEW_FILTER} "Kraków only" (user ${NEW_USER})`,
       `would delete file 8; would remove ${relativeOf("2", F8)}`,
@@ -374,7 +382,7 @@ test("a file whose bytes do not match its sha256 aborts the whole run: nothing c
   }
 });
 
-test("a file the Worker no longer serves (deleted on the new app since) aborts the run with what to do", { timeout: 60_000 }, async () => {
+test("a file of the bundle the Worker answers 404 for (not 410) aborts the run", { timeout: 60_000 }, async () => {
   const env = await startEnv();
   try {
     const before = await snapshot(env.db);
@@ -382,7 +390,7 @@ test("a file the Worker no longer serves (deleted on the new app since) aborts t
     publish(env, canarySpec("rev-1", 0, 5)).files.delete(NEW_FILE_ID);
     const run = await runApplier(env, ["--job", "rev-1"]);
     assert.equal(run.code, 1, show(run));
-    assert.match(run.stderr, /files\/a1b2c3d4-[-0-9a-f]+: HTTP 404.*start a new reverse job/, show(run));
+    assert.match(run.stderr, /failed: GET \/admin\/jobs\/rev-1\/files\/a1b2c3d4-[-0-9a-f]+: HTTP 404/, show(run));
     assert.deepEqual(await snapshot(env.db), before);
     assert.deepEqual(mediaListing(env.media), mediaBefore);
     assert.deepEqual(env.worker.applied, []);
@@ -397,10 +405,10 @@ test("a transaction refused at COMMIT takes back the files it placed and restore
     const before = await snapshot(env.db);
     const mediaBefore = mediaListing(env.media);
     const spec = canarySpec("rev-1", 0, 5);
-    // New bytes for file 7 (its old ones are moved aside), and a deletion of alice, whose file 7 and
-    // filter 3 stay: Django's deferred foreign keys refuse it at COMMIT.
+    // New bytes for file 7 (its old ones are moved aside), and a file of a user legacy does not
+    // have: Django's deferred foreign keys refuse it at COMMIT.
     spec.files![1] = file("7", "1", F7, "people.csv", Buffer.from("email\nnew@example.com\n"));
-    spec.deletions!.push({ table: "users", id: "1", file_id: "", relative_path: "" });
+    spec.files!.push(file("1000000009", "1000000099", "d1b2c3d4-e5f6-4789-8abc-def012345678", "orphan.csv", F8_BYTES));
     publish(env, spec);
     const run = await runApplier(env, ["--job", "rev-1"]);
     assert.equal(run.code, 1, show(run));
@@ -496,20 +504,315 @@ test("every Django hash in the bundle verifies with node:crypto's PBKDF2", () =>
   assert.equal(checked, 2);
 });
 
-test("a file deletion removes the row only while it is still that file: the new app may give a later file the same number", { timeout: 60_000 }, async () => {
+test("a file deletion removes the row only while it is still that file, and its media with it: the new app may give a later file the same number", { timeout: 60_000 }, async () => {
   const env = await startEnv();
   try {
-    // The new app deleted its file 1000000001 (NEW_FILE_ID) and numbered its next upload 1000000001 again.
+    publish(env, canarySpec("rev-1", 0, 5));
+    assert.equal((await runApplier(env, ["--job", "rev-1"])).code, 0);
+    assert.ok(existsSync(join(env.media, newAppPath(NEW_USER, NEW_FILE_ID))));
+    // Then the new app deleted its file 1000000001 (NEW_FILE_ID) and numbered its next upload 1000000001 again.
     const reused = "c1b2c3d4-e5f6-4789-8abc-def012345678";
-    const spec = canarySpec("rev-1", 0, 5);
-    spec.files = [file(NEW_FILE, NEW_USER, reused, "second.csv", F8_BYTES)];
-    spec.deletions = [{ table: "files", id: NEW_FILE, file_id: NEW_FILE_ID, relative_path: relativeOf(NEW_USER, NEW_FILE_ID) }];
-    spec.filters = [];
-    publish(env, spec);
-    const run = await runApplier(env, ["--job", "rev-1"]);
+    publish(env, {
+      jobId: "rev-2",
+      fromSeq: 5,
+      toSeq: 7,
+      mediaRoot: LEGACY_MEDIA_ROOT,
+      files: [file(NEW_FILE, NEW_USER, reused, "second.csv", F8_BYTES)],
+      deletions: [{ table: "files", id: NEW_FILE, file_id: NEW_FILE_ID, relative_path: newAppPath(NEW_USER, NEW_FILE_ID) }],
+    });
+    const run = await runApplier(env, ["--job", "rev-2"]);
     assert.equal(run.code, 0, show(run));
     const rows = (await env.db.query<{ file_id: string }>(`SELECT file_id::text FROM list_cutter_savedfile WHERE id = $1`, [NEW_FILE])).rows;
     assert.deepEqual(rows, [{ file_id: reused }], show(run));
+    assert.equal(existsSync(join(env.media, newAppPath(NEW_USER, NEW_FILE_ID))), false, show(run));
+    assert.equal(sha256Hex(readFileSync(join(env.media, newAppPath(NEW_USER, reused)))), sha256Hex(F8_BYTES));
+  } finally {
+    await env.stop();
+  }
+});
+
+async function assertNothingChanged(env: Env, before: Snapshot, mediaBefore: Record<string, string>, run: Run): Promise<void> {
+  assert.deepEqual(await snapshot(env.db), before, show(run));
+  assert.deepEqual(mediaListing(env.media), mediaBefore, show(run));
+  assert.deepEqual(env.worker.applied, []);
+}
+
+/** A legacy files row (and, with bytes, its media file). */
+async function insertLegacyFile(env: Env, id: number, userId: number, fileId: string, relativePath: string, bytes?: Buffer): Promise<void> {
+  await env.db.query(
+    `INSERT INTO list_cutter_savedfile (id, user_id, file_id, file_name, file_path, uploaded_at, system_tags, user_tags, metadata)
+     VALUES ($1, $2, $3, 'x.csv', $4, '2024-04-01T10:00:00Z', '{}', '{}', '{}')`,
+    [id, userId, fileId, `${LEGACY_MEDIA_ROOT}/${relativePath}`],
+  );
+  if (bytes) {
+    mkdirSync(dirname(join(env.media, relativePath)), { recursive: true });
+    writeFileSync(join(env.media, relativePath), bytes);
+  }
+}
+
+const SKIPPED = "deleted on the new app since the bundle; the next bundle carries the deletion";
+
+test("a file deleted on the new app after the bundle was made (410) is skipped with its row; the rest is applied", { timeout: 60_000 }, async () => {
+  const env = await startEnv();
+  try {
+    publish(env, canarySpec("rev-1", 0, 5));
+    env.worker.gone.add(NEW_FILE_ID);
+    const run = await runApplier(env, ["--job", "rev-1"]);
+    assert.equal(run.code, 0, show(run));
+    assert.ok(run.stdout.includes(`skipped file ${NEW_FILE} (${NEW_FILE_ID}) and its row: ${SKIPPED}`), show(run));
+    assert.match(run.stdout, /^summary: applied job rev-1 .*files 0 inserted 1 updated 1 deleted, .*; 1 files skipped \(deleted on the new app since the bundle; the next bundle carries the deletion\)$/m, show(run));
+    const after = await snapshot(env.db);
+    assert.equal(byId(after.list_cutter_savedfile!, Number(NEW_FILE)), undefined, "no row points at a missing file");
+    assert.ok(byId(after.auth_user!, Number(NEW_USER)));
+    assert.deepEqual(byId(after.list_cutter_savedfile!, 7)!.user_tags, ["customers", "q3 review"]);
+    assert.equal(existsSync(join(env.media, "reverse-sync")), false, "nothing written for the skipped file");
+    assert.deepEqual(env.worker.applied, [{ jobId: "rev-1", body: { toSeq: 5 } }]);
+  } finally {
+    await env.stop();
+  }
+});
+
+test("usernames other legacy users keep are listed and refused before anything changes; a name passed between users is no collision", { timeout: 60_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const before = await snapshot(env.db);
+    const mediaBefore = mediaListing(env.media);
+    publish(env, { jobId: "rev-1", fromSeq: 0, toSeq: 5, mediaRoot: LEGACY_MEDIA_ROOT, users: [user(NEW_USER, "carol"), user("2", "bob", { username: "alice" })] });
+    const run = await runApplier(env, ["--job", "rev-1"]);
+    assert.equal(run.code, 1, show(run));
+    for (const line of [
+      "refused: username collisions with legacy (nothing was changed):",
+      `  "carol": held by legacy user 42; the bundle gives it to new-app user ${NEW_USER}`,
+      '  "alice": held by legacy user 1; the bundle gives it to legacy user 2',
+      "rename the legacy user on legacy",
+      "have the new app's user renamed on the new app",
+      "start a new reverse job",
+    ]) {
+      assert.ok(run.stderr.includes(line), `missing ${JSON.stringify(line)}\n${show(run)}`);
+    }
+    await assertNothingChanged(env, before, mediaBefore, run);
+
+    // The new app renamed legacy's carol (a conflict resolution) and gave "carol" to its own user,
+    // who comes first in the bundle: applied, names moved in one transaction.
+    publish(env, { jobId: "rev-2", fromSeq: 0, toSeq: 5, mediaRoot: LEGACY_MEDIA_ROOT, users: [user(NEW_USER, "carol"), user("42", "carol", { username: "carol_legacy" })] });
+    const swap = await runApplier(env, ["--job", "rev-2"]);
+    assert.equal(swap.code, 0, show(swap));
+    const names = (await env.db.query<{ id: number; username: string }>("SELECT id, username FROM auth_user WHERE id IN (42, $1) ORDER BY id", [NEW_USER])).rows;
+    assert.deepEqual(names, [{ id: 42, username: "carol_legacy" }, { id: Number(NEW_USER), username: "carol" }]);
+  } finally {
+    await env.stop();
+  }
+});
+
+test("legacy users only ever get a username and email; new-app users are never staff; no legacy id is inserted and no user deleted", { timeout: 60_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const before = await snapshot(env.db);
+    const takeover = {
+      username: "alice_renamed",
+      email: "alice@new.example",
+      password: djangoHash("attacker's password", "attackerSalt0123", ITERATIONS),
+      first_name: "Mallory",
+      last_name: "X",
+      date_joined: "2020-01-01T00:00:00.000+00:00",
+      last_login: "2026-11-02T07:15:00.000+00:00",
+      is_active: "f",
+      is_staff: "f",
+      is_superuser: "f",
+    };
+    publish(env, { jobId: "rev-1", fromSeq: 0, toSeq: 5, mediaRoot: LEGACY_MEDIA_ROOT, users: [user("1", "alice", takeover), user(NEW_USER, "newbie", { is_staff: "t", is_superuser: "t" })] });
+    const run = await runApplier(env, ["--job", "rev-1"]);
+    assert.equal(run.code, 0, show(run));
+    assert.ok(run.stdout.includes('updated user 1 "alice_renamed" (username and email only)'), show(run));
+    const after = await snapshot(env.db);
+    const alice = byId(after.auth_user!, 1)!;
+    assert.ok(verifyDjangoHash(PASSWORDS.alice!, alice.password as string), "alice's password is legacy's");
+    assert.deepEqual(alice, { ...byId(before.auth_user!, 1), username: "alice_renamed", email: "alice@new.example" });
+    assert.deepEqual(byId(after.auth_user!, Number(NEW_USER)), { ...byId(after.auth_user!, Number(NEW_USER)), is_staff: false, is_superuser: false });
+    const mediaAfter = mediaListing(env.media);
+
+    env.worker.applied.length = 0;
+    publish(env, { jobId: "rev-2", fromSeq: 5, toSeq: 6, mediaRoot: LEGACY_MEDIA_ROOT, users: [user("77", "late")] });
+    const insert = await runApplier(env, ["--job", "rev-2"]);
+    assert.equal(insert.code, 1, show(insert));
+    assert.match(insert.stderr, /refused: users-0001\.csv record 2: user 77 is not in the legacy database, and ids up to 1000000000 are legacy's own: the applier never inserts one/, show(insert));
+    await assertNothingChanged(env, after, mediaAfter, insert);
+
+    publish(env, { jobId: "rev-3", fromSeq: 5, toSeq: 6, mediaRoot: LEGACY_MEDIA_ROOT, deletions: [{ table: "users", id: NEW_USER, file_id: "", relative_path: "" }] });
+    const deletion = await runApplier(env, ["--job", "rev-3"]);
+    assert.equal(deletion.code, 1, show(deletion));
+    assert.match(deletion.stderr, /refused: .*the bundle deletes user "1000000005", and the new app never deletes users/, show(deletion));
+    await assertNothingChanged(env, after, mediaAfter, deletion);
+  } finally {
+    await env.stop();
+  }
+});
+
+test("a bundle made for another media root than --legacy-media-root (default --media-root) is refused", { timeout: 60_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const before = await snapshot(env.db);
+    const mediaBefore = mediaListing(env.media);
+    publish(env, canarySpec("rev-1", 0, 5));
+    for (const legacyRoot of [null, "/srv/other/media"]) {
+      const run = await runApplier(env, ["--job", "rev-1"], { legacyRoot });
+      assert.equal(run.code, 1, show(run));
+      assert.ok(run.stderr.includes(`refused: the bundle's file paths lie under "${LEGACY_MEDIA_ROOT}", this legacy's media root is "${legacyRoot ?? env.media}"`), show(run));
+      await assertNothingChanged(env, before, mediaBefore, run);
+    }
+  } finally {
+    await env.stop();
+  }
+});
+
+test("a new-app file goes to reverse-sync/<user_id>/<file_id>.csv exactly; a legacy file keeps its path and is never inserted", { timeout: 90_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const before = await snapshot(env.db);
+    const mediaBefore = mediaListing(env.media);
+    const named = `reverse-sync/${NEW_USER}/${NEW_FILE_ID}`;
+    const cases: [BundleFile, RegExp][] = [
+      [file(NEW_FILE, NEW_USER, NEW_FILE_ID, "x.html", NEW_FILE_BYTES, { relative_path: `${named}.html` }), /new-app file 1000000001 must go to reverse-sync\/1000000005\/a1b2c3d4-e5f6-4789-8abc-def012345678\.csv, not ".*\.html"/],
+      [file(NEW_FILE, NEW_USER, NEW_FILE_ID, "x.html", NEW_FILE_BYTES, { relative_path: `${named}/x.html` }), /new-app file 1000000001 must go to/],
+      [file(NEW_FILE, NEW_USER, NEW_FILE_ID, "x.csv", NEW_FILE_BYTES, { relative_path: `uploads/user-1/${NEW_FILE_ID}.csv` }), /new-app file 1000000001 must go to/],
+      [file("8", "2", F8, "old.csv", F8_BYTES, { relative_path: "uploads/user-2/moved.csv" }), /legacy file 8 is at ".*"; the bundle would move it to ".*\/uploads\/user-2\/moved\.csv"/],
+      [file("99", "2", "99b2c3d4-e5f6-4789-8abc-def012345678", "x.csv", F8_BYTES), /file 99 is not in the legacy database, and ids up to 1000000000 are legacy's own/],
+    ];
+    for (const [i, [bad, why]] of cases.entries()) {
+      publish(env, { jobId: `rev-${i}`, fromSeq: 0, toSeq: 5, mediaRoot: LEGACY_MEDIA_ROOT, users: [user(NEW_USER, "newbie")], files: [bad] });
+      const run = await runApplier(env, ["--job", `rev-${i}`]);
+      assert.equal(run.code, 1, show(run));
+      assert.match(run.stderr, why, show(run));
+      await assertNothingChanged(env, before, mediaBefore, run);
+    }
+  } finally {
+    await env.stop();
+  }
+});
+
+test("a deleted row's media goes only with that row: not when the row is not there, named another path, or shares it; a shared media file is never overwritten", { timeout: 60_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const F9 = "9f6e0b2c-4d3a-4e5f-9c0d-23456789abcd";
+    const F10 = "0a7f1c3d-5e4b-4f6a-8d1e-3456789abcde";
+    await insertLegacyFile(env, 9, 2, F9, relativeOf("2", F8)); // shares file 8's media
+    await insertLegacyFile(env, 10, 2, F10, relativeOf("2", F10), Buffer.from("x\n1\n"));
+    const mediaBefore = mediaListing(env.media);
+    publish(env, {
+      jobId: "rev-1",
+      fromSeq: 0,
+      toSeq: 5,
+      mediaRoot: LEGACY_MEDIA_ROOT,
+      deletions: [
+        { table: "files", id: "8", file_id: F8, relative_path: relativeOf("2", F8) },
+        { table: "files", id: "10", file_id: F10, relative_path: relativeOf("1", F7) },
+        { table: "files", id: "55", file_id: "55b2c3d4-e5f6-4789-8abc-def012345678", relative_path: relativeOf("1", F7) },
+      ],
+    });
+    const run = await runApplier(env, ["--job", "rev-1"]);
+    assert.equal(run.code, 0, show(run));
+    assert.match(run.stdout, /files 0 inserted 0 updated 2 deleted, .*; 1 deletions already gone; media 0 written 0 unchanged 0 removed$/m, show(run));
+    assert.ok(run.stdout.includes(`media kept: ${relativeOf("2", F8)}: legacy file row(s) 9 point at it`), show(run));
+    assert.ok(run.stdout.includes(`media kept: the row pointed at "${LEGACY_MEDIA_ROOT}/${relativeOf("2", F10)}"`), show(run));
+    const after = await snapshot(env.db);
+    assert.deepEqual(after.list_cutter_savedfile!.map((r) => r.id), [7, 9]);
+    assert.deepEqual(mediaListing(env.media), mediaBefore);
+
+    // A row pointing at file 7's media too: new bytes for file 7 are refused.
+    await insertLegacyFile(env, 11, 1, "11b2c3d4-e5f6-4789-8abc-def012345678", relativeOf("1", F7));
+    const withRow11 = await snapshot(env.db);
+    env.worker.applied.length = 0;
+    publish(env, { jobId: "rev-2", fromSeq: 5, toSeq: 6, mediaRoot: LEGACY_MEDIA_ROOT, files: [file("7", "1", F7, "people.csv", Buffer.from("email\nnew@example.com\n"))] });
+    const overwrite = await runApplier(env, ["--job", "rev-2"]);
+    assert.equal(overwrite.code, 1, show(overwrite));
+    assert.match(overwrite.stderr, /refused: .*refusing to write uploads\/user-1\/7d4c8f0a-[-0-9a-f]+\.csv: legacy file row\(s\) 11 point at it too/, show(overwrite));
+    await assertNothingChanged(env, withRow11, mediaBefore, overwrite);
+  } finally {
+    await env.stop();
+  }
+});
+
+test("bounds against a hostile Worker: manifest 1 MiB, part 16 MiB, declared file size, free disk space; nothing downloaded", { timeout: 90_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const before = await snapshot(env.db);
+    const mediaBefore = mediaListing(env.media);
+    const bigManifest = publish(env, canarySpec("rev-1", 0, 5));
+    (bigManifest.manifest as unknown as Record<string, unknown>).padding = "x".repeat(1024 * 1024);
+    const manifest = await runApplier(env, ["--job", "rev-1"]);
+    assert.equal(manifest.code, 1, show(manifest));
+    assert.match(manifest.stderr, /the manifest is larger than 1048576 bytes: refusing it/, show(manifest));
+    assert.deepEqual(env.worker.requests.filter((r) => r.includes("/bundle/")), []);
+
+    const huge = { id: NEW_FILTER, user_id: "1", file_id: "", name: "huge", description: "x".repeat(16 * 1024 * 1024), filter_config: "{}", created_at: "2026-11-01T09:05:00.000+00:00" };
+    publish(env, { jobId: "rev-2", fromSeq: 0, toSeq: 5, mediaRoot: LEGACY_MEDIA_ROOT, filters: [huge] });
+    const part = await runApplier(env, ["--job", "rev-2"]);
+    assert.equal(part.code, 1, show(part));
+    assert.match(part.stderr, /part filters-0001\.csv is larger than 16777216 bytes: refusing it/, show(part));
+
+    const declared = (size: number): BundleSpec => ({
+      jobId: `rev-size-${size}`,
+      fromSeq: 0,
+      toSeq: 5,
+      mediaRoot: LEGACY_MEDIA_ROOT,
+      users: [user(NEW_USER, "newbie")],
+      files: [{ ...file(NEW_FILE, NEW_USER, NEW_FILE_ID, "big.csv", NEW_FILE_BYTES), declaredSize: size }],
+    });
+    const runs: [BundleSpec, string[], RegExp][] = [
+      [declared(1024 ** 3 + 1), [], /file a1b2c3d4-[-0-9a-f]+ is declared 1073741825 bytes, more than --max-file-bytes 1073741824/],
+      [canarySpec("rev-canary", 0, 5), ["--max-file-bytes", "1000"], /is declared \d+ bytes, more than --max-file-bytes 1000$/m],
+      [declared(999_999_999_999_999), ["--max-file-bytes", "999999999999999"], /the bundle's files need 999999999999999 bytes \(and 67108864 spare\) under .*, which has \d+ free: make room first/],
+    ];
+    for (const [spec, extra, why] of runs) {
+      publish(env, spec);
+      const run = await runApplier(env, ["--job", spec.jobId, ...extra]);
+      assert.equal(run.code, 1, show(run));
+      assert.match(run.stderr, why, show(run));
+    }
+    assert.deepEqual(env.worker.requests.filter((r) => r.includes("/files/")), [], "no file was downloaded");
+    await assertNothingChanged(env, before, mediaBefore, part);
+  } finally {
+    await env.stop();
+  }
+});
+
+test("--worker must be https:// beyond loopback; --help recommends the environment for the token and the database URL", { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), "reverse-sync-args-"));
+  try {
+    const args = (worker: string) => ["scripts/reverse-sync.ts", "--worker", worker, "--token", "t", "--database-url", "postgres://u@127.0.0.1:1/db", "--media-root", dir];
+    const plain = await spawnApplier(args("http://list-cutter.example.com"));
+    assert.equal(plain.code, 2, show(plain));
+    assert.match(plain.stderr, /--worker must be an https:\/\/ URL \(http:\/\/ only for localhost, 127\.0\.0\.1 or ::1\)/);
+    for (const loopback of ["http://127.0.0.1:1", "http://localhost:1", "http://[::1]:1"]) {
+      const run = await spawnApplier(args(loopback));
+      assert.equal(run.code, 1, `${loopback}: accepted, then the connection fails\n${show(run)}`);
+    }
+    const help = await spawnApplier(["scripts/reverse-sync.ts", "--help"]);
+    assert.equal(help.code, 0, show(help));
+    assert.match(help.stdout, /Set ADMIN_TOKEN and DATABASE_URL in the environment rather than passing --token \/ --database-url/);
+    assert.match(help.stdout, /visible to every user of this machine \(ps/);
+    assert.match(help.stdout, /--legacy-media-root/);
+    assert.match(help.stdout, /--max-file-bytes/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a part the Worker serves differently on a later read (checks first, writes later) aborts the run", { timeout: 60_000 }, async () => {
+  const env = await startEnv();
+  try {
+    const before = await snapshot(env.db);
+    const mediaBefore = mediaListing(env.media);
+    const bundle = publish(env, canarySpec("rev-1", 0, 5));
+    // files-0002.csv is file 7: read to check it, then to write it, with other tags the second time.
+    const changed = canarySpec("rev-1", 0, 5);
+    changed.files![1]!.row.user_tags = "{tampered}";
+    const name = bundle.manifest.parts.files[1]!;
+    env.worker.reread.set(name, buildBundle(changed).parts.get(name)!);
+    const run = await runApplier(env, ["--job", "rev-1"]);
+    assert.equal(run.code, 1, show(run));
+    assert.match(run.stderr, /part files-0002\.csv changed between two reads: the Worker served different bytes/, show(run));
+    await assertNothingChanged(env, before, mediaBefore, run);
   } finally {
     await env.stop();
   }

@@ -145,7 +145,7 @@ const show = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- std
 
 /** `npm run reverse-sync` against the stack and the legacy database, as a child process. */
 function runApplier(stack: Stack, legacy: Legacy, extra: string[]): Promise<Run> {
-  const args = ["scripts/reverse-sync.ts", "--worker", stack.worker.url, "--token", STACK_ADMIN_TOKEN, "--database-url", legacy.databaseUrl, "--media-root", legacy.media, ...extra];
+  const args = ["scripts/reverse-sync.ts", "--worker", stack.worker.url, "--token", STACK_ADMIN_TOKEN, "--database-url", legacy.databaseUrl, "--media-root", legacy.media, "--legacy-media-root", stack.corpus.mediaRoot, ...extra];
   const { ADMIN_TOKEN: _token, DATABASE_URL: _url, ...environment } = process.env;
   // Asynchronous on purpose: this process serves the database the child talks to.
   const child = spawn(NODE, args, { cwd: root, env: environment, stdio: ["ignore", "pipe", "pipe"] });
@@ -362,7 +362,7 @@ test("a canary's writes survive a rollback: held back, bundled, applied to Postg
       const expected: Row = row.id === tagged.id ? { ...row, user_tags: [...(row.user_tags as string[]), ...NEW_TAGS] } : row;
       assert.deepEqual(byId(after.list_cutter_savedfile, row.id as number), expected, `apply: list_cutter_savedfile ${row.id}${row.id === tagged.id ? " (tagged: only user_tags may change)" : " changed"}`);
     }
-    const uploadPath = `reverse-sync/${newUserId}/${uploadFileId}/${UPLOAD_NAME}`;
+    const uploadPath = `reverse-sync/${newUserId}/${uploadFileId}.csv`;
     const uploadedRow = byId(after.list_cutter_savedfile, uploadId)!;
     assert.deepEqual(
       { ...uploadedRow, uploaded_at: undefined },

@@ -66,7 +66,7 @@ describe("the outbox: every write the new app makes to a legacy table is recorde
 
     const { num } = (await d1Row("files", cutId))!;
     const fileGone = await added(async () => expect((await api(`/api/list_cutter/delete/${num}/`, { method: "DELETE", token: user.access })).status).toBe(204));
-    const snapshot = { id: num, file_id: cutId, relative_path: `reverse-sync/${user.id}/${cutId}/cut.csv` };
+    const snapshot = { id: num, file_id: cutId, relative_path: `reverse-sync/${user.id}/${cutId}.csv` };
     expect(fileGone).toEqual([{ tbl: "files", row_id: cutId, op: "delete", user_id: user.id, snapshot: JSON.stringify(snapshot) }]);
 
     // Reads, logins and refused writes record nothing.

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { relativeMediaPath } from "../../src/legacy/paths";
 import { formatPgArray, formatPgTimestamp, parsePgArray } from "../../src/legacy/postgres-literals";
-import { safeFileName } from "../../src/sync/reverse-rows";
+import { legacyRelativePath } from "../../src/sync/reverse-rows";
 import { BUNDLE_COLUMNS, BUNDLE_FORMAT } from "../../src/sync/reverse-bundle-format";
 import { TEST_MEDIA_ROOT } from "../config";
 import { admin, api, apiJson, csvForm, newUser, putExport, sha256Hex } from "../helpers";
@@ -27,17 +27,11 @@ describe("literals of the reverse bundle", () => {
     expect(formatPgTimestamp(null)).toBeNull();
   });
 
-  it("file names become one safe path segment", () => {
-    expect(safeFileName("report.csv")).toBe("report.csv");
-    expect(safeFileName("../../etc/passwd")).toBe("____etc_passwd");
-    expect(safeFileName("a\\b\u0000c..d.csv")).toBe("a_b_c_d.csv");
-    expect(safeFileName("..")).toBe("_");
-    expect(safeFileName("")).toBe("file.csv");
-    expect(safeFileName(".")).toBe("file.csv");
-    expect(new TextEncoder().encode(safeFileName("ü".repeat(300))).length).toBeLessThanOrEqual(200);
-    for (const name of ["../../x", "a/../b", "..\\..", "\u0000", "x/./y"]) {
-      expect(relativeMediaPath(`${TEST_MEDIA_ROOT}/reverse-sync/1/f/${safeFileName(name)}`, TEST_MEDIA_ROOT).ok, name).toBe(true);
-    }
+  it("places new-app files by their file_id, whatever name a user chose: no chosen extension reaches legacy's media directory", () => {
+    const path = legacyRelativePath({ id: "0b0b0b0b-0000-4000-8000-000000000001", user_id: 1_000_000_007, legacy_file_path: null }, TEST_MEDIA_ROOT);
+    expect(path).toBe("reverse-sync/1000000007/0b0b0b0b-0000-4000-8000-000000000001.csv");
+    expect(relativeMediaPath(`${TEST_MEDIA_ROOT}/${path}`, TEST_MEDIA_ROOT).ok).toBe(true);
+    expect(legacyRelativePath({ id: "x", user_id: 3, legacy_file_path: `${TEST_MEDIA_ROOT}/uploads/sales.csv` }, TEST_MEDIA_ROOT)).toBe("uploads/sales.csv");
   });
 });
 
@@ -99,7 +93,7 @@ describe("a reverse job bundles the new app's writes in legacy's shape", () => {
     const taggedRelative = relativeMediaPath(tagged.path, TEST_MEDIA_ROOT);
     const doomedRelative = relativeMediaPath(doomed.path, TEST_MEDIA_ROOT);
     if (!taggedRelative.ok || !doomedRelative.ok) throw new Error("fixture paths outside the media root");
-    const mineRelative = `reverse-sync/${newcomer.id}/${uploaded}/my, list (1).csv`;
+    const mineRelative = `reverse-sync/${newcomer.id}/${uploaded}.csv`;
     expect(rows.files).toEqual([
       {
         id: String(mine.num),
