@@ -1,4 +1,5 @@
 import { auditInsert, type AuditEntry } from "../audit";
+import { logEvent } from "../lib/log-event";
 
 /** Entries pushed to D1 per batch. */
 const PUSH_BATCH = 50;
@@ -18,7 +19,7 @@ export class AuditOutbox {
     private readonly db: D1Database,
   ) {}
 
-  /** Records an entry; call it in the transaction of the change. */
+  /** Records an entry (and logs it as a structured line); call it in the transaction of the change. */
   add(entry: AuditEntry, now: number): void {
     this.sql.exec(
       `INSERT INTO audit_outbox (actor, action, target, details, created_at) VALUES (?, ?, ?, ?, ?)`,
@@ -28,6 +29,7 @@ export class AuditOutbox {
       JSON.stringify(entry.details ?? {}),
       new Date(now).toISOString(),
     );
+    logEvent(entry.action, { actor: entry.actor, target: entry.target ?? null, details: entry.details ?? {} });
   }
 
   pending(): number {

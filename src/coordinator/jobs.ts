@@ -1,3 +1,4 @@
+import { logEvent } from "../lib/log-event";
 import type { ExportTable } from "../legacy/export-contract";
 import type { BundleTable } from "../sync/reverse-bundle-format";
 import type { JobIdentity, JobKind, JobSettings, JobState } from "./model";
@@ -125,6 +126,7 @@ export class JobStore {
     if (patch.error !== undefined) sets.push("error = ?"), values.push(patch.error);
     if (patch.finishedAt !== undefined) sets.push("finished_at = ?"), values.push(patch.finishedAt);
     this.sql.exec(`UPDATE jobs SET ${sets.join(", ")} WHERE id = ?`, ...values, id);
+    if (patch.state !== undefined) logEvent("job.state", { job: id, state: patch.state, error: patch.error ?? null });
   }
 }
 
