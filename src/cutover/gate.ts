@@ -89,10 +89,13 @@ export class Gate {
    * new-app writes legacy has not received yet (CutoverState.holdBack) stays on the new app.
    */
   async #side(state: CutoverState, who: StickyIdentity, env: Env): Promise<Backend> {
-    const backend = await this.#split(state, who, env);
+    // Whether the claim may cost a D1 read: checked at most once per request, and only if needed.
+    let genuine: Promise<boolean> | null = null;
+    const proven = () => (genuine ??= who.token === null ? Promise.resolve(true) : signedByEitherSide(who.token, env));
+    const backend = await this.#split(state, who, proven);
     if (backend === "workers" || !state.holdBack || who.userId === null || state.phase === "complete") return backend;
     // After a rollback: a user whose new-app writes legacy has not received yet stays where they are.
-    if (who.token !== null && !(await signedByEitherSide(who.token, env))) return backend;
+    if (!(await proven())) return backend;
     try {
       return (await this.users.wroteAfter(who.userId, state.holdBack.afterSeq)) ? "workers" : backend;
     } catch (e) {
@@ -107,12 +110,12 @@ export class Gate {
    * on legacy. D1 is asked only about users a login's username, a signed cookie or a token signed
    * with either side's secret names, so that forged claims cannot make every request a D1 read.
    */
-  async #split(state: CutoverState, who: StickyIdentity, env: Env): Promise<Backend> {
+  async #split(state: CutoverState, who: StickyIdentity, proven: () => Promise<boolean>): Promise<Backend> {
     const backend = chooseBackend(state, who);
     if (backend === "legacy" || who.userId === null || createdByNewApp(who.userId) || state.phase === "complete") return backend;
     const known = this.users.known(who.userId);
     if (known !== null) return known ? "workers" : "legacy";
-    if (who.token !== null && !(await signedByEitherSide(who.token, env))) return "legacy";
+    if (!(await proven())) return "legacy";
     try {
       return (await this.users.holds(who.userId)) ? "workers" : "legacy";
     } catch (e) {

@@ -37,15 +37,15 @@ export const PEEK_BYTES = DEFAULT_JSON_BODY_BYTES;
  * Who a request is, for routing, from its headers alone: the user its bearer token claims, else the
  * user its lc_bucket cookie names (`cookieUser`, once its signature is checked), else the cookie's
  * hash (so that a browser keeps its bucket when its IP changes), else the client IP. Malformed
- * tokens and cookies are ignored, never an error.
+ * tokens and cookies are ignored, never an error. `cookie` is the request's lc_bucket cookie, for a
+ * caller that has read it already.
  */
-export function headerIdentity(request: Request, cookieUser: number | null = null): StickyIdentity {
+export function headerIdentity(request: Request, cookieUser: number | null = null, cookie = readBucketCookie(request.headers.get("cookie"))): StickyIdentity {
   const ip = request.headers.get("cf-connecting-ip");
   const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1] ?? null;
   const claimed = claimedUserId(bearer);
   if (claimed !== null) return forUser(claimed, "token", ip, bearer);
   if (cookieUser !== null) return { ...forUser(cookieUser, "cookie-user", ip, null), setCookie: null };
-  const cookie = readBucketCookie(request.headers.get("cookie"));
   if (cookie && "hash" in cookie) return { ...anonymous(ip, cookie.hash), source: "cookie" };
   const hash = ip ? fnv1a(`ip:${ip}`) : crypto.getRandomValues(new Uint32Array(1))[0]!;
   return { ...anonymous(ip, hash), source: ip ? "ip" : "random", setCookie: bucketCookie({ hash }) };
@@ -70,7 +70,7 @@ export async function identify(request: Request, users: UserDirectory, signer: C
   const { pathname } = new URL(request.url);
   const cookie = readBucketCookie(request.headers.get("cookie"));
   const cookieUser = cookie && "userId" in cookie && (await signer.verify(cookie.userId, cookie.signature)) ? cookie.userId : null;
-  let who = headerIdentity(request, cookieUser);
+  let who = headerIdentity(request, cookieUser, cookie);
   const isLogin = LOGIN.test(pathname);
   if (request.method !== "POST" || !(isLogin || REFRESH.test(pathname))) return { who: await signed(who, cookieUser, signer), request, body: null };
 
@@ -82,7 +82,7 @@ export async function identify(request: Request, users: UserDirectory, signer: C
       who = id === null ? { ...who, userId: null, token: null, unknownUser: true, setCookie: null, cookieOnSuccess: false } : forUser(id, "login", who.ip, null);
     } catch (e) {
       console.error("username lookup failed; the login is routed as an anonymous request:", e);
-      who = { ...headerIdentity(request), lookupFailed: true };
+      who = { ...headerIdentity(request, null, cookie), lookupFailed: true };
     }
   }
   const refresh = !isLogin && typeof fields?.refresh === "string" ? fields.refresh : null;

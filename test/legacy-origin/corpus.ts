@@ -1,4 +1,4 @@
-import { createHash, pbkdf2Sync } from "node:crypto";
+import { createHash, pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -73,6 +73,13 @@ function rng(seed: number) {
 export function djangoHash(password: string, salt: string, iterations: number): string {
   const hash = pbkdf2Sync(password, salt, iterations, 32, "sha256").toString("base64");
   return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
+}
+
+/** Checks a Django pbkdf2_sha256 hash with node:crypto (independent of the Worker's WebCrypto / @noble/hashes). */
+export function verifyDjangoHash(password: string, encoded: string): boolean {
+  const match = /^pbkdf2_sha256\$(\d+)\$([^$]+)\$([A-Za-z0-9+/]{43}=)$/.exec(encoded);
+  if (!match) return false;
+  return timingSafeEqual(pbkdf2Sync(password, match[2]!, Number(match[1]), 32, "sha256"), Buffer.from(match[3]!, "base64"));
 }
 
 function uuidFrom(random: () => number): string {

@@ -2,8 +2,6 @@
 // PostgreSQL (PGlite loaded with scripts/legacy-schema.sql, served over the wire protocol by
 // pglite-socket) and a fake Worker serving hand-built bundles (./reverse-bundle-fixture.ts).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -11,10 +9,11 @@ import { test } from "node:test";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import Papa from "papaparse";
+import { verifyDjangoHash } from "../legacy-origin/corpus.ts";
+import { show, spawnApplier, type Run } from "./applier-process.ts";
 import { buildBundle, djangoHash, sha256Hex, startFakeWorker, type Bundle, type BundleFile, type BundleRow, type BundleSpec, type FakeWorker } from "./reverse-bundle-fixture.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
-const NODE = join(root, "node_modules/.bin/node");
 const TOKEN = "reverse-sync-test-token";
 /** The legacy LEGACY_MEDIA_ROOT that file_path values name (the test's media dir stands for it). */
 const LEGACY_MEDIA_ROOT = "/srv/list_cutter/media";
@@ -27,14 +26,6 @@ const NEW_FILTER = "1000000002";
 const F7 = "7d4c8f0a-2b1e-4c3d-9a8b-0123456789ab";
 const F8 = "8e5d9a1b-3c2f-4d4e-8b9c-123456789abc";
 const NEW_FILE_ID = "a1b2c3d4-e5f6-4789-8abc-def012345678";
-
-/** Checks a Django pbkdf2_sha256 hash with node:crypto (the fixture makes them with @noble/hashes). */
-function verifyDjangoHash(password: string, encoded: string): boolean {
-  const match = /^pbkdf2_sha256\$(\d+)\$([^$]+)\$([A-Za-z0-9+/]{43}=)$/.exec(encoded);
-  if (!match) return false;
-  const expected = Buffer.from(match[3]!, "base64");
-  return timingSafeEqual(pbkdf2Sync(password, match[2]!, Number(match[1]), 32, "sha256"), expected);
-}
 
 /** Where legacy keeps its own files (any path legacy chose). */
 const relativeOf = (userId: string, fileId: string) => `uploads/user-${userId}/${fileId}.csv`;
@@ -172,11 +163,6 @@ function canarySpec(jobId: string, fromSeq: number, toSeq: number): BundleSpec {
   };
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs the applier; `legacyRoot` null leaves --legacy-media-root out (it defaults to --media-root). */
 function runApplier(env: Env, extra: string[], options: { token?: string; legacyRoot?: string | null } = {}): Promise<Run> {
@@ -187,24 +173,7 @@ function runApplier(env: Env, extra: string[], options: { token?: string; legacy
   return spawnApplier(args);
 }
 
-function spawnApplier(args: string[]): Promise<Run> {
-  const { ADMIN_TOKEN: _token, DATABASE_URL: _url, ...environment } = process.env;
-  // Asynchronous on purpose: this process serves the database the child talks to.
-  const child = spawn(NODE, args, { cwd: root, env: environment, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
-}
 
-const show = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
 
 type Snapshot = Record<string, Record<string, unknown>[]>;
 

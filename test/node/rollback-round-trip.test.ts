@@ -5,8 +5,7 @@
 // PostgreSQL (PGlite loaded with scripts/legacy-schema.sql and the corpus, served over the wire by
 // pglite-socket) and a media directory holding the corpus files; then the writers move to legacy.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createHash, pbkdf2Sync, timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -15,12 +14,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import Papa from "papaparse";
-import { exportCsv, type Corpus, type CorpusFile } from "../legacy-origin/corpus.ts";
+import { exportCsv, verifyDjangoHash, type Corpus, type CorpusFile } from "../legacy-origin/corpus.ts";
+import { show, spawnApplier, type Run } from "./applier-process.ts";
 import { STACK_ADMIN_TOKEN, startStack, type Stack } from "./stack.ts";
 
 const PORT = 8789;
 const root = new URL("../..", import.meta.url).pathname;
-const NODE = join(root, "node_modules/.bin/node");
 /** The gate's state cache in this stack; a change reaches every request within one TTL and one read. */
 const TTL_MS = 1_000;
 const CACHE_WAIT_MS = TTL_MS + 500;
@@ -38,13 +37,6 @@ const NEW_TAGS = ["canary", "q4 review"];
 const FILTER = { name: "Big amounts", description: 'made during the "canary"', filter_config: { amount: "> 500", columns: ["name", "amount"] } };
 
 const sha256Hex = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
-
-/** Checks a Django pbkdf2_sha256 hash with node:crypto (the Worker makes them with WebCrypto / @noble/hashes). */
-function verifyDjangoHash(password: string, encoded: string): boolean {
-  const match = /^pbkdf2_sha256\$(\d+)\$([^$]+)\$([A-Za-z0-9+/]{43}=)$/.exec(encoded);
-  if (!match) return false;
-  return timingSafeEqual(pbkdf2Sync(password, match[2]!, Number(match[1]), 32, "sha256"), Buffer.from(match[3]!, "base64"));
-}
 
 // ── the legacy side: PostgreSQL and the media directory ──────────────────────────────────────
 
@@ -135,31 +127,12 @@ function mediaListing(dir: string): Record<string, string> {
   return out;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-const show = (run: Run) => `exit ${run.code}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
 
 /** `npm run reverse-sync` against the stack and the legacy database, as a child process. */
 function runApplier(stack: Stack, legacy: Legacy, extra: string[]): Promise<Run> {
   const args = ["scripts/reverse-sync.ts", "--worker", stack.worker.url, "--token", STACK_ADMIN_TOKEN, "--database-url", legacy.databaseUrl, "--media-root", legacy.media, "--legacy-media-root", stack.corpus.mediaRoot, ...extra];
-  const { ADMIN_TOKEN: _token, DATABASE_URL: _url, ...environment } = process.env;
-  // Asynchronous on purpose: this process serves the database the child talks to.
-  const child = spawn(NODE, args, { cwd: root, env: environment, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-  return new Promise((resolve) =>
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    }),
-  );
+  return spawnApplier(args);
 }
 
 // ── the Worker: operator API and the app through the gate ────────────────────────────────────
