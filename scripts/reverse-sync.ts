@@ -26,7 +26,8 @@
 // Exit codes: 0 applied, already applied or dry run; 1 refused or failed (nothing changed unless
 // said otherwise); 2 bad arguments.
 import pg from "pg";
-import { readOptions, USAGE, UsageError, type Options } from "./reverse-sync/args.ts";
+import { readOptions, USAGE, type Options } from "./reverse-sync/args.ts";
+import { optionsOrExit } from "./lib/worker.ts";
 import { AfterCommitError, applyBundle, emptyTally, planBundle, Refusal, summaryLine, type Context } from "./reverse-sync/apply.ts";
 import { BundleReader, validateManifest } from "./reverse-sync/bundle.ts";
 import { LegacyDb } from "./reverse-sync/legacy-db.ts";
@@ -102,18 +103,7 @@ async function reportApplied(api: WorkerApi, jobId: string, toSeq: number): Prom
   return 0;
 }
 
-let options: Options | "help";
-try {
-  options = readOptions(process.argv.slice(2), process.env);
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  console.error(`✖ ${error.message}\n\n${USAGE}`);
-  process.exit(2);
-}
-if (options === "help") {
-  console.log(USAGE);
-  process.exit(0);
-}
+const options = optionsOrExit(() => readOptions(process.argv.slice(2), process.env), USAGE);
 try {
   process.exitCode = await main(options);
 } catch (error) {

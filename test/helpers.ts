@@ -75,13 +75,26 @@ export async function putExport(set: string, table: string, csv: string): Promis
   return admin(`/admin/exports/${set}/${table}`, { method: "PUT", body: csv, headers: { "content-type": "text/csv" } });
 }
 
-/** Uploads the fixture origin's exports (`files`: main = within the size limit, all = with the oversize one). */
-export async function uploadCorpusExports(set: string, files: "main" | "all" = "main"): Promise<void> {
+/**
+ * Uploads the fixture origin's exports (`files`: main = within the size limit, all = with the
+ * oversize one; `extras`: with the files added by addLegacyFiles).
+ */
+export async function uploadCorpusExports(set: string, files: "main" | "all" = "main", extras = false): Promise<void> {
   for (const table of ["users", "files", "filters"]) {
-    const csv = await (await fetch(`${originUrl}/__exports/${table}.csv?files=${files}`)).text();
+    const csv = await (await fetch(`${originUrl}/__exports/${table}.csv?files=${files}${extras ? "&extras=1" : ""}`)).text();
     const res = await putExport(set, table, csv);
     if (res.status !== 201) throw new Error(`upload of ${table} failed: ${res.status} ${await res.text()}`);
   }
+}
+
+/** Adds `count` small files to the legacy side (disk and database), as its users would while both sides are live. */
+export async function addLegacyFiles(count: number): Promise<Corpus["files"]> {
+  const res = await fetch(`${originUrl}/__extra-files`, { method: "POST", body: JSON.stringify({ count }) });
+  return ((await res.json()) as { added: Corpus["files"] }).added;
+}
+
+export async function clearLegacyFiles(): Promise<void> {
+  await fetch(`${originUrl}/__extra-files`, { method: "DELETE" });
 }
 
 export async function setFaults(rules: FaultRule[]): Promise<void> {

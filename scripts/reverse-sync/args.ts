@@ -1,6 +1,9 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError, workerUrl } from "../lib/worker.ts";
+
+export { UsageError };
 
 export const USAGE = `usage: npm run reverse-sync -- --worker <URL> --media-root <dir> [--legacy-media-root <path>] [--job <id>] [--dry-run]
          [--max-file-bytes <n>] [--timeout <seconds>] [--token <ADMIN_TOKEN>] [--database-url <postgres URL>]
@@ -32,10 +35,7 @@ export interface Options {
   timeoutMs: number;
 }
 
-export class UsageError extends Error {}
-
 const JOB_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
 
 /** Reads the command line (and ADMIN_TOKEN / DATABASE_URL as fallbacks); throws UsageError. */
@@ -68,18 +68,8 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "
     if (value === undefined || value.trim() === "") throw new UsageError(`--${name} is required`);
     return value.trim();
   };
-  const workerText = required("worker", parsed.worker);
-  let worker: URL;
-  try {
-    worker = new URL(workerText);
-  } catch {
-    throw new UsageError(`--worker must be a URL, not ${JSON.stringify(workerText)}`);
-  }
-  // The token travels with every request, and the answers are written to legacy: no plain HTTP
-  // beyond this machine.
-  if (worker.protocol !== "https:" && !(worker.protocol === "http:" && LOOPBACK.has(worker.hostname))) {
-    throw new UsageError("--worker must be an https:// URL (http:// only for localhost, 127.0.0.1 or ::1)");
-  }
+  // https:// beyond loopback: the token travels with every request, and the answers are written to legacy.
+  const worker = workerUrl(required("worker", parsed.worker));
 
   const databaseUrl = required("database-url", parsed["database-url"] ?? env.DATABASE_URL);
   if (!/^postgres(ql)?:\/\//.test(databaseUrl)) throw new UsageError("--database-url must be a postgres:// or postgresql:// URL");

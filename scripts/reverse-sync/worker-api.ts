@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { describeFetchError, endpoint, readAtMost } from "../lib/worker.ts";
 
 export interface JobSummary {
   id: string;
@@ -84,7 +85,7 @@ export class WorkerApi {
   }
 
   async #request(method: string, path: string, body?: string): Promise<Response> {
-    const url = new URL(this.#base.pathname.replace(/\/+$/, "") + path, this.#base.origin);
+    const url = endpoint(this.#base, path);
     const what = `${method} ${url.pathname}`;
     let res: Response;
     try {
@@ -104,31 +105,4 @@ export class WorkerApi {
     }
     return res;
   }
-}
-
-/** Reads a body up to `maxBytes`; `complete` is false (and the rest is not read) when it is longer. */
-async function readAtMost(res: Response, maxBytes: number): Promise<{ bytes: Uint8Array; complete: boolean }> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        chunks.push(value.subarray(0, value.length - (total - maxBytes)));
-        return { bytes: Buffer.concat(chunks), complete: false };
-      }
-      chunks.push(value);
-    }
-  }
-  return { bytes: Buffer.concat(chunks), complete: true };
-}
-
-export function describeFetchError(error: unknown, timeoutMs: number): string {
-  const e = error as Error & { cause?: Error };
-  if (e.name === "TimeoutError") return `no complete answer within ${timeoutMs / 1000} s`;
-  return e.cause?.message ? `${e.message} (${e.cause.message})` : e.message;
 }

@@ -6,7 +6,7 @@ import { coordinator } from "../env";
 import { cacheTtlMs } from "../cutover/state-cache";
 import { cutoverPatchSchema } from "../cutover/patch-schema";
 import type { CutoverState } from "../cutover/state";
-import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
+import { jsonResponse, parseWith, readJson, readJsonObject } from "../lib/http";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
 
@@ -36,8 +36,7 @@ export async function patchCutover(request: IRequest, env: Env): Promise<Respons
 }
 
 export async function rollbackCutover(request: IRequest, env: Env): Promise<Response> {
-  const text = await request.text();
-  const { reason } = text.trim() === "" ? { reason: undefined } : parseWith(rollbackBody, safeJson(text), "body");
+  const { reason } = await readJsonObject(request, rollbackBody);
   return jsonResponse(unwrap(await coordinator(env).rollbackCutover(operator(request), reason ?? "manual rollback")));
 }
 
@@ -48,12 +47,4 @@ export async function getMetrics(request: IRequest, env: Env): Promise<Response>
   const windowSeconds = window ?? state.thresholds.windowSeconds;
   const [backends, stateReads, sync] = await Promise.all([stub.metrics(windowSeconds), stub.stateReads(), stub.syncStatus()]);
   return jsonResponse({ windowSeconds, backends, stateReads, sync });
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "body is not valid JSON", "body");
-  }
 }

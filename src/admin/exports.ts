@@ -1,6 +1,7 @@
 import type { IRequest } from "itty-router";
 import { z } from "zod";
 import type { Env } from "../env";
+import { coordinator } from "../env";
 import { exportSetName } from "../coordinator/model";
 import { putStream } from "../copy/r2-writer";
 import { CsvChunkParser } from "../lib/csv";
@@ -35,6 +36,9 @@ export async function putExport(request: IRequest, env: Env): Promise<Response> 
     if (e instanceof HttpError) throw e;
     throw new HttpError(400, `upload failed: ${e instanceof Error ? e.message : String(e)}`, "body");
   }
+  // The coordinator learns which sets are complete, and when: a cutover run waits for a fresh one.
+  const stored = await env.FILES.head(exportObjectKey(set, table));
+  await coordinator(env).exportUploaded(set, table, stored?.uploaded.getTime() ?? Date.now(), length);
   await audit(env, { actor: operator(request), action: "export.upload", target: `${set}/${table}`, details: { bytes: length, columns: header.columns } });
   return jsonResponse({ set, table, bytes: length, columns: header.columns }, 201);
 }

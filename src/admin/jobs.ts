@@ -9,7 +9,7 @@ import { jsonResponse, parseWith, readJson } from "../lib/http";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
 
-const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
+export const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
 const actionParams = jobParams.extend({ action: z.enum(["pause", "resume", "cancel", "retry-failed"]) });
 const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),

@@ -3,8 +3,12 @@ import type { Env } from "../env";
 import { errorResponse } from "../lib/http";
 import { requireAdmin } from "./auth";
 import { getCutover, getMetrics, patchCutover, rollbackCutover } from "./cutover";
+import { controlRun, getRun, startRun } from "./cutover-run";
 import { getBundle, getBundleFile, getBundlePart, postApplied } from "./bundles";
 import { getExportSet, putExport } from "./exports";
+import { jobReport } from "./job-report";
+import { preflight } from "./preflight";
+import { postValidate } from "./validate";
 import { controlJob, createJob, getConflict, getJob, jobFailures, listConflicts, listJobs, resolveConflict } from "./jobs";
 
 type Args = [Env, ExecutionContext];
@@ -18,6 +22,7 @@ export const adminRouter = Router<IRequest, Args>({ base: "/admin" })
   .get("/jobs", listJobs)
   .get("/jobs/:id", getJob)
   .get("/jobs/:id/failures", jobFailures)
+  .get("/jobs/:id/report", jobReport)
   .get("/jobs/:id/bundle", getBundle)
   .get("/jobs/:id/bundle/:part", getBundlePart)
   .get("/jobs/:id/files/:fileId", getBundleFile)
@@ -27,7 +32,12 @@ export const adminRouter = Router<IRequest, Args>({ base: "/admin" })
   .get("/conflicts/:id", getConflict)
   .post("/conflicts/:id/resolve", resolveConflict)
   .get("/cutover", getCutover)
+  .post("/cutover/run", startRun)
+  .get("/cutover/run", getRun)
+  .post("/cutover/run/:action", controlRun)
   .patch("/cutover", patchCutover)
   .post("/cutover/rollback", rollbackCutover)
+  .post("/cutover/preflight", preflight)
+  .post("/validate", postValidate)
   .get("/metrics", getMetrics)
   .all("*", () => errorResponse(404, "no such operator route"));

@@ -15,16 +15,22 @@ import { AuditOutbox } from "./audit-outbox";
 import { planResolution } from "./conflict-resolution";
 import { ConflictStore, publicView } from "./conflicts";
 import { ANALYSIS_INTERVAL_MS, CutoverControl } from "./cutover-control";
+import { CutoverRun } from "./cutover-run";
+import type { RunControl, RunPlan } from "./cutover-run-model";
+import { runView, type RunView } from "./cutover-run-view";
+import { ExportUploads, RunStore } from "./cutover-runs";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord, type ReverseCounters } from "./jobs";
 import { Ledger } from "./ledger";
 import { jobSettingsSchema, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type Failure, type JobView, type SyncStatus } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
+import { MAX_REPORT_PAGE, type ReportConflict, type ReportHead, type ReportItem, type ReportPage, type ReportRowError, type RowErrorCursor } from "./report";
 import { emptyReverse } from "./reverse-planner";
 import { ReverseStore, type AppliedRecord } from "./reverse-store";
 import { roundTripStep } from "./round-trip";
 import { COORDINATOR_MIGRATIONS } from "./schema";
 import { Wakeups } from "./wakeups";
+import { runValidation } from "../validation/suite";
 
 export type JobAction = "pause" | "resume" | "cancel" | "retry-failed";
 
@@ -40,6 +46,8 @@ const AUDIT_RETRY_MS = 5_000;
 const AUDIT_RETRY_MAX_MS = 60_000;
 /** A round-trip step that throws (D1 down) is tried again after this. */
 const ROUND_TRIP_RETRY_MS = 5_000;
+/** A cutover run's step that throws (D1 or R2 down) is tried again after this; its stage's timeout still runs. */
+const RUN_RETRY_MS = 5_000;
 
 /**
  * Owns every migration job (its state machine, the per-item ledger in SQLite) and the cutover
@@ -56,6 +64,9 @@ export class MigrationCoordinator extends DurableObject<Env> {
   readonly #cutover: CutoverControl;
   readonly #wakeups: Wakeups;
   readonly #reverse: ReverseStore;
+  readonly #uploads: ExportUploads;
+  readonly #runs: RunStore;
+  readonly #run: CutoverRun;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -67,6 +78,23 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
     this.#audit = new AuditOutbox(sql, env.DB);
     this.#cutover = new CutoverControl(ctx.storage, this.#audit, { syncLagSeconds: (now) => this.#syncStatus(now).lagSeconds, appliedSeq: () => this.#reverse.appliedSeq() });
+    this.#uploads = new ExportUploads(sql);
+    this.#runs = new RunStore(sql);
+    this.#run = new CutoverRun(this.#runs, this.#uploads, {
+      cutover: () => this.#cutover.state(),
+      updateCutover: (patch, actor, now) => this.#cutover.update(patch, actor, now),
+      rollback: (actor, reason, evidence, now) => this.#cutover.rollback(actor, reason, evidence, now, true),
+      holdPlan: (held, actor, now) => this.#cutover.holdPlan(held, actor, now),
+      createJob: (input, actor) => this.createJob(input, actor),
+      job: (id) => {
+        const job = this.#jobs.get(id);
+        return job ? this.#view(job) : null;
+      },
+      controlJob: (id, action, actor) => this.control(id, action, actor),
+      lastSyncExportedAt: () => this.#jobs.lastSync()?.counters.exportedAt ?? null,
+      validate: (sample, exportSet) => runValidation(env, { sample, exportSet }),
+      audit: (actor, action, details, now) => this.#audit.add({ actor, action, target: "cutover", details }, now),
+    });
     this.#wakeups = new Wakeups(ctx.storage, {
       job: { run: (now) => this.#jobWake(now), failed: (error, failures, now) => this.#jobStepFailed(error, failures, now) },
       cutover: {
@@ -84,6 +112,13 @@ export class MigrationCoordinator extends DurableObject<Env> {
         failed: (error, failures, now) => {
           console.error(`audit entries could not reach D1 (${failures} in a row); kept, and pushed again later:`, error);
           return now + Math.min(AUDIT_RETRY_MAX_MS, AUDIT_RETRY_MS * 2 ** (failures - 1));
+        },
+      },
+      run: {
+        run: (now) => this.#runStep(now),
+        failed: (error, failures, now) => {
+          console.error(`cutover run step failed (${failures} in a row); trying again:`, error);
+          return now + RUN_RETRY_MS;
         },
       },
       roundtrip: {
@@ -140,6 +175,57 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   async metrics(windowSeconds: number) {
     return this.#cutover.metricsReport(windowSeconds, Date.now());
+  }
+
+  // ── cutover run ────────────────────────────────────────────────────────────────────────────
+
+  /** Starts a cutover run (cutover-run.ts): the export set must be uploaded, no job active, the cutover on legacy. */
+  async startRun(plan: RunPlan, actor: string): Promise<Outcome<RunView>> {
+    for (const table of REQUIRED_TABLES) {
+      if (!(await this.env.FILES.head(exportObjectKey(plan.exportSet, table)))) return refuse(400, `export set '${plan.exportSet}' has no ${table}.csv`, "exportSet");
+    }
+    const active = this.#jobs.active();
+    if (active) return refuse(409, `job ${active.id} is still ${active.state}; let it finish or cancel it first`);
+    const started = this.#run.start(plan, actor, Date.now());
+    if (!started.ok) return started;
+    await this.#wakeups.runNow("run");
+    await this.#deliverAudit();
+    return { ok: true, value: (await this.getRun()).value! };
+  }
+
+  /** The newest cutover run (running, paused or finished). */
+  async getRun(): Promise<{ ok: true; value: RunView | null }> {
+    const run = this.#runs.latest();
+    if (!run) return { ok: true, value: null };
+    const stage = run.stages.find((s) => s.state === "running") ?? [...run.stages].reverse().find((s) => s.jobIds.length > 0);
+    const jobId = stage?.jobIds.at(-1);
+    const job = jobId ? this.#jobs.get(jobId) : null;
+    const state = this.#cutover.state();
+    const newApp = this.#cutover.metricsReport(state.thresholds.windowSeconds, Date.now()).workers;
+    return { ok: true, value: runView(run, { state, job: job ? this.#view(job) : null, sync: this.#syncStatus(Date.now()), newApp }) };
+  }
+
+  async controlRun(input: RunControl, actor: string): Promise<Outcome<RunView>> {
+    const outcome = await this.#run.control(input, actor, Date.now());
+    if (!outcome.ok) return outcome;
+    await this.#wakeups.runNow("run");
+    await this.#wakeups.runNow("cutover");
+    await this.#deliverAudit();
+    return { ok: true, value: (await this.getRun()).value! };
+  }
+
+  /** An export table was uploaded (PUT /admin/exports): a run waiting for a fresh export set may go on. */
+  async exportUploaded(set: string, table: string, uploadedAt: number, bytes: number): Promise<void> {
+    this.#uploads.record(set, table, uploadedAt, bytes);
+    if (this.#runs.unfinished()) await this.#wakeups.request("run", Date.now());
+  }
+
+  /** The "run" wake-up: the run's stages as far as they go; the cutover is judged at once after a change. */
+  async #runStep(now: number): Promise<number | null> {
+    const version = this.#cutover.state().version;
+    const next = await this.#run.step(now);
+    if (this.#cutover.state().version !== version) await this.#wakeups.request("cutover", Date.now());
+    return next;
   }
 
   // ── migration jobs ─────────────────────────────────────────────────────────────────────────
@@ -199,6 +285,35 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   async failures(id: string, limit: number, offset: number): Promise<Outcome<Failure[]>> {
     return this.#jobs.get(id) ? { ok: true, value: this.#ledger.failures(id, limit, offset) } : notFound(id);
+  }
+
+  /** A job report's head: the job, and its items per outcome, bad rows and conflicts. */
+  async reportSummary(id: string): Promise<Outcome<ReportHead>> {
+    const job = this.#jobs.get(id);
+    if (!job) return notFound(id);
+    const summary = { ...this.#ledger.reportSummary(id, verifiesOnly(job.kind)), conflicts: this.#conflicts.counts(id).total };
+    return { ok: true, value: { job: { id: job.id, kind: job.kind, state: job.state }, summary } };
+  }
+
+  /** A report page of the job's items after file id `after`: all of them, or only failed ones (see Ledger.reportItems). */
+  async reportItems(id: string, after: string, limit: number, errorsOnly: boolean): Promise<Outcome<ReportPage<ReportItem, string>>> {
+    return this.#reportRead(id, limit, (verifies) => this.#ledger.reportItems(id, verifies, after, limit, errorsOnly));
+  }
+
+  async reportRowErrors(id: string, after: RowErrorCursor, limit: number): Promise<Outcome<ReportPage<ReportRowError, RowErrorCursor>>> {
+    return this.#reportRead(id, limit, () => this.#ledger.reportRowErrors(id, after, limit));
+  }
+
+  async reportConflicts(id: string, after: number, limit: number): Promise<Outcome<ReportPage<ReportConflict, number>>> {
+    return this.#reportRead(id, limit, () => this.#ledger.reportConflicts(id, after, limit));
+  }
+
+  /** One report page of job `id` (`read` is told whether its kind only verifies), at most MAX_REPORT_PAGE entries. */
+  #reportRead<T>(id: string, limit: number, read: (verifies: boolean) => T): Outcome<T> {
+    const job = this.#jobs.get(id);
+    if (!job) return notFound(id);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_REPORT_PAGE) return refuse(400, `limit: must be an integer from 1 to ${MAX_REPORT_PAGE}`, "limit");
+    return { ok: true, value: read(verifiesOnly(job.kind)) };
   }
 
   async control(id: string, action: JobAction, actor: string): Promise<Outcome<JobView & { requeued?: number }>> {

@@ -50,10 +50,10 @@ export class CutoverControl {
     return outcome;
   }
 
-  rollback(actor: string, reason: string, evidence: unknown, now: number): Outcome<CutoverState> {
+  rollback(actor: string, reason: string, evidence: unknown, now: number, endMaintenance = false): Outcome<CutoverState> {
     const current = this.state();
     if (current.phase === "complete") return refuse(409, "the cutover is complete; there is no legacy side to roll back to", "phase");
-    const next = rolledBack(current, actor, now, this.sync.appliedSeq());
+    const next = rolledBack(current, actor, now, this.sync.appliedSeq(), endMaintenance);
     this.#commit(current, next, actor, "cutover.rollback", { reason, evidence }, now);
     return { ok: true, value: next };
   }
@@ -67,6 +67,15 @@ export class CutoverControl {
     if (current.phase === "complete" || !current.holdBack || toSeq <= current.holdBack.afterSeq) return;
     const next: CutoverState = { ...structuredClone(current), holdBack: { ...current.holdBack, afterSeq: toSeq }, version: current.version + 1, updatedAt: new Date(now).toISOString(), updatedBy: actor };
     this.#commit(current, next, actor, "cutover.hold_back_advanced", { toSeq }, now);
+  }
+
+  /** Holds (a paused cutover run) or releases the canary plan's step; released, the step's hold starts again. */
+  holdPlan(held: boolean, actor: string, now: number): void {
+    const current = this.state();
+    if (!current.plan || Boolean(current.plan.paused) === held) return;
+    const next: CutoverState = { ...structuredClone(current), version: current.version + 1, updatedAt: new Date(now).toISOString(), updatedBy: actor };
+    next.plan = { ...current.plan, paused: held, ...(held ? {} : { stepStartedAt: now }) };
+    this.#commit(current, next, actor, held ? "cutover.plan_held" : "cutover.plan_released", {}, now);
   }
 
   /** Stores a batch of gate metrics. */
@@ -95,7 +104,7 @@ export class CutoverControl {
     }
     if (state.plan) {
       const stepEnds = state.plan.stepStartedAt + state.plan.holdSeconds * 1000;
-      if (verdict.kind === "healthy" && now >= stepEnds && this.#synced(state.plan, now)) this.#advancePlan(state, verdict, now);
+      if (verdict.kind === "healthy" && now >= stepEnds && !state.plan.paused && this.#synced(state.plan, now)) this.#advancePlan(state, verdict, now);
       else return Math.min(now + ANALYSIS_INTERVAL_MS, Math.max(stepEnds, now + 100));
     }
     return now + ANALYSIS_INTERVAL_MS;

@@ -3,6 +3,7 @@ import { TRANSIENT_REASONS } from "../copy/messages";
 import type { Failure, ItemState, JobSettings } from "./model";
 import { ITEM_STATES } from "./model";
 import { CONFLICT_FAILURES_SQL } from "./conflicts";
+import { pageOf, reportOutcome, type ReportConflict, type ReportItem, type ReportPage, type ReportRowError, type ReportSummary, type RowErrorCursor } from "./report";
 
 export interface NewItem {
   fileId: string;
@@ -28,6 +29,11 @@ export interface LeasedItem {
  * (a conflict: its resolution, then the next delta, which imports the user first).
  */
 const EXPORT_REASONS: readonly FailureReason[] = ["unsafe_path", "unknown_user", "message_too_large", "conflict"];
+
+/** A job's bad export rows (job ?1), with the columns of Ledger.failures. */
+const ROW_FAILURES_SQL = `
+  SELECT 'row' AS kind, NULL AS file_id, export_table AS tbl, line, NULL AS source, 'invalid_row' AS reason, error AS detail, 0 AS attempts, NULL AS conflict_id
+    FROM row_errors WHERE job_id = ?1`;
 
 /**
  * The per-item ledger of one coordinator: every item's state, attempts, lease and result. Every
@@ -149,10 +155,11 @@ export class Ledger {
       // A success is accepted from any attempt, even one whose lease was re-issued: the copy is real.
       return (
         this.sql.exec(
-          `UPDATE items SET state = 'done', bytes = ?, sha256 = ?, error = NULL, detail = NULL, lease_until = NULL
+          `UPDATE items SET state = 'done', bytes = ?, sha256 = ?, identical = ?, error = NULL, detail = NULL, lease_until = NULL
            WHERE job_id = ? AND file_id = ? AND state IN ('pending', 'leased')`,
           report.bytes,
           report.sha256,
+          report.identical ? 1 : 0,
           report.jobId,
           report.fileId,
         ).rowsWritten > 0
@@ -257,8 +264,7 @@ export class Ledger {
   failures(jobId: string, limit: number, offset: number): Failure[] {
     return this.sql
       .exec<{ kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null }>(
-        `SELECT 'row' AS kind, NULL AS file_id, export_table AS tbl, line, NULL AS source, 'invalid_row' AS reason, error AS detail, 0 AS attempts, NULL AS conflict_id
-           FROM row_errors WHERE job_id = ?1
+        `${ROW_FAILURES_SQL}
          UNION ALL
          SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts, NULL
            FROM items WHERE job_id = ?1 AND state = 'failed'
@@ -271,6 +277,94 @@ export class Ledger {
       )
       .toArray()
       .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id }));
+  }
+
+  // ── job reports: keyset pages, so a page costs the same however far into the job it is ──────
+
+  /**
+   * The items after `after` (file id order), within a window of the next `limit` items: all of them,
+   * or with `errorsOnly` only the failed ones. So a page of failures may be short or even empty, but no
+   * call examines more than `limit` items, however few have failed; `next` is the window's end.
+   */
+  reportItems(jobId: string, verifies: boolean, after: string, limit: number, errorsOnly: boolean): ReportPage<ReportItem, string> {
+    const window = this.sql
+      .exec<{ last: string | null; n: number }>(
+        `SELECT max(file_id) AS last, count(*) AS n FROM (SELECT file_id FROM items WHERE job_id = ? AND file_id > ? ORDER BY file_id LIMIT ?)`,
+        jobId,
+        after,
+        limit,
+      )
+      .one();
+    if (window.last === null) return { entries: [], next: null };
+    const entries = this.sql
+      .exec<{ file_id: string; state: ItemState; identical: number; source: string | null; r2_key: string; bytes: number | null; sha256: string | null; attempts: number; error: string | null; detail: string | null }>(
+        `SELECT file_id, state, identical, json_extract(payload, '$.legacyPath') AS source, r2_key, bytes, sha256, attempts, error, detail
+           FROM items WHERE job_id = ?1 AND file_id > ?2 AND file_id <= ?3 AND (?4 = 0 OR state = 'failed') ORDER BY file_id`,
+        jobId,
+        after,
+        window.last,
+        errorsOnly ? 1 : 0,
+      )
+      .toArray()
+      .map((r) => ({
+        fileId: r.file_id,
+        outcome: reportOutcome(r.state, r.identical === 1, verifies),
+        sourcePath: r.source,
+        r2Key: r.r2_key,
+        bytes: r.bytes,
+        sha256: r.sha256,
+        attempts: r.attempts,
+        reason: r.error,
+        detail: r.detail,
+      }));
+    return { entries, next: window.n < limit ? null : window.last };
+  }
+
+  /** Items per report outcome, and the bad rows (conflicts are the ConflictStore's). */
+  reportSummary(jobId: string, verifies: boolean): Omit<ReportSummary, "conflicts"> {
+    const counts = this.counts(jobId);
+    // The totals have no identical column: this one count reads the job's done items (found by index).
+    const identical = verifies
+      ? 0
+      : this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM items WHERE job_id = ? AND state = 'done' AND identical = 1`, jobId).one().n;
+    return {
+      transferred: verifies ? 0 : counts.done - identical,
+      skippedIdentical: identical,
+      verified: verifies ? counts.done : 0,
+      failed: counts.failed,
+      pending: counts.pending,
+      leased: counts.leased,
+      rowErrors: this.rowErrorCount(jobId),
+    };
+  }
+
+  /** Bad export rows after `after`, by table and line. */
+  reportRowErrors(jobId: string, after: RowErrorCursor, limit: number): ReportPage<ReportRowError, RowErrorCursor> {
+    const entries = this.sql
+      .exec<{ tbl: string; line: number; reason: string; detail: string }>(
+        `SELECT tbl, line, reason, detail FROM (${ROW_FAILURES_SQL}) WHERE (tbl, line) > (?2, ?3) ORDER BY tbl, line LIMIT ?4`,
+        jobId,
+        after.table,
+        after.line,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ table: r.tbl, line: r.line, reason: r.reason, detail: r.detail }));
+    return pageOf(entries, limit, (last) => ({ table: last.table, line: last.line }));
+  }
+
+  /** The conflicts the job met, by id, after conflict `after`. */
+  reportConflicts(jobId: string, after: number, limit: number): ReportPage<ReportConflict, number> {
+    const entries = this.sql
+      .exec<{ conflict_id: number; tbl: string; file_id: string | null; line: number | null; reason: string; detail: string }>(
+        `SELECT conflict_id, tbl, file_id, line, reason, detail FROM (${CONFLICT_FAILURES_SQL}) WHERE conflict_id > ?2 ORDER BY conflict_id LIMIT ?3`,
+        jobId,
+        after,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ conflictId: r.conflict_id, table: r.tbl, fileId: r.file_id, line: r.line, reason: r.reason, detail: r.detail }));
+    return pageOf(entries, limit, (last) => last.conflictId);
   }
 }
 

@@ -1,5 +1,4 @@
 import type { Env } from "../env";
-import type { FileRecord } from "../copy/messages";
 import { CsvRecordTooLargeError, csvRecordBatches, type CsvRecord } from "../lib/csv";
 import { decodeRow, exportObjectKey, missingColumns, type ExportRow, type ExportTable, type FileRow } from "../legacy/export-contract";
 import { relativeMediaPath, uploadKey } from "../legacy/paths";
@@ -8,6 +7,7 @@ import { fileValues } from "../sync/synced-rows";
 import { selectTombstones } from "../sync/tombstones";
 import type { ConflictStore } from "./conflicts";
 import { selectStored, type StoredRow } from "./d1-import";
+import { declaredSize, fileRecord } from "./file-record";
 import { importFilters } from "./import-filters";
 import { importUsers } from "./import-users";
 import { applyWrites, blockedUserDetail, mergeWrite, type Decoded, type ImportContext, type RowWrite } from "./import-writes";
@@ -173,25 +173,6 @@ async function planFiles(ctx: ImportContext, rows: Decoded<FileRow>, knownUsers:
     const { line, item } = items[index]!;
     ledger.recordRowError(job.id, "files", line, `file_id: ${item.fileId} appears more than once`);
   }
-}
-
-function fileRecord(row: FileRow): FileRecord {
-  return {
-    legacyId: row.id,
-    userId: row.user_id,
-    fileName: row.file_name,
-    uploadedAt: row.uploaded_at,
-    systemTags: row.system_tags,
-    userTags: row.user_tags,
-    metadata: row.metadata,
-    legacyPath: row.file_path,
-  };
-}
-
-/** A size the legacy row itself declares (metadata.size), checked against what is downloaded. */
-function declaredSize(metadata: unknown): number | null {
-  const size = (metadata as { size?: unknown } | null)?.size;
-  return typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : null;
 }
 
 /** Verify jobs: every migrated file row in D1 becomes an item whose R2 object is re-read. */

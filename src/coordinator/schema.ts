@@ -196,4 +196,30 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         marked_at    INTEGER                      -- when every shipped row was marked
       );`,
   },
+  {
+    version: 7,
+    description: "cutover runs (coordinator/cutover-run.ts), export uploads (which sets are complete, and when), items copied or found identical",
+    sql: `
+      -- One cutover run per row: its plan, stages and reports (JSON), at most one running or paused.
+      CREATE TABLE IF NOT EXISTS cutover_runs (
+        id         TEXT PRIMARY KEY,
+        state      TEXT    NOT NULL,           -- running | paused | completed | rolled_back | failed | aborted
+        record     TEXT    NOT NULL,           -- JSON: plan, stages, validation report
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS cutover_runs_by_created ON cutover_runs (created_at);
+
+      -- Every export table upload (PUT /admin/exports/:set/:table), last upload wins.
+      CREATE TABLE IF NOT EXISTS export_uploads (
+        export_set  TEXT    NOT NULL,
+        tbl         TEXT    NOT NULL,
+        uploaded_at INTEGER NOT NULL,
+        bytes       INTEGER NOT NULL,
+        PRIMARY KEY (export_set, tbl)
+      );
+
+      -- 1: the consumer found the object already in R2 with the same content and did not rewrite it.
+      ALTER TABLE items ADD COLUMN identical INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -1,6 +1,9 @@
 /** Why the coordinator wakes up. Each reason is scheduled, run and counted on its own. */
-const WAKE_REASONS = ["job", "cutover", "audit", "roundtrip"] as const;
+const WAKE_REASONS = ["job", "cutover", "audit", "roundtrip", "run"] as const;
 export type WakeReason = (typeof WAKE_REASONS)[number];
+
+/** A reason whose run was cut short (evicted mid-step) runs again after this. */
+const INTERRUPTED_RETRY_MS = 30_000;
 
 /** Rows of reasons this code does not know (left by a newer deploy) are kept, but never run. */
 const KNOWN = `reason IN (${WAKE_REASONS.map(() => "?").join(", ")})`;
@@ -48,8 +51,10 @@ export class Wakeups {
 
   async #run(reason: WakeReason): Promise<void> {
     const handler = this.handlers[reason];
-    // Cleared first, so that a wake-up asked for while it runs (a report, an operator call) stands.
-    this.#sql.exec(`INSERT INTO wakeups (reason, at) VALUES (?1, NULL) ON CONFLICT (reason) DO UPDATE SET at = NULL`, reason);
+    // Replaced first by a fallback, so that a wake-up asked for while it runs (a report, an operator
+    // call) stands, and a run cut short (an eviction or a redeploy mid-step) is run again.
+    const fallback = Date.now() + INTERRUPTED_RETRY_MS;
+    this.#sql.exec(`INSERT INTO wakeups (reason, at) VALUES (?1, ?2) ON CONFLICT (reason) DO UPDATE SET at = ?2`, reason, fallback);
     let next: number | null;
     try {
       next = await handler.run(Date.now());
@@ -59,6 +64,8 @@ export class Wakeups {
       next = handler.failed(e, failures, Date.now());
       if (next === null) this.#sql.exec(`UPDATE wakeups SET failures = 0 WHERE reason = ?`, reason);
     }
+    // The fallback, still there, is no one's request: the handler's answer replaces it.
+    this.#sql.exec(`UPDATE wakeups SET at = NULL WHERE reason = ? AND at = ?`, reason, fallback);
     if (next !== null) this.#want(reason, next);
   }
 

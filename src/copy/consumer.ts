@@ -64,6 +64,6 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
 function toReport(jobId: string, item: { fileId: string; attempt: number }, outcome: ItemOutcome): ItemReport {
   const base = { jobId, fileId: item.fileId, attempt: item.attempt };
   return outcome.ok
-    ? { ...base, outcome: "done", bytes: outcome.bytes, sha256: outcome.sha256 }
+    ? { ...base, outcome: "done", bytes: outcome.bytes, sha256: outcome.sha256, ...(outcome.identical ? { identical: true } : {}) }
     : { ...base, outcome: "failed", reason: outcome.reason, detail: outcome.detail };
 }

@@ -6,7 +6,8 @@ import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./co
 import type { CopyItem, FailureReason } from "./messages";
 import { openR2Sink, type R2Sink } from "./r2-writer";
 
-export type ItemOutcome = { ok: true; bytes: number; sha256: string; copy?: TapResult } | { ok: false; reason: FailureReason; detail: string };
+/** `identical`: the object was already in R2 with these bytes and was not rewritten. */
+export type ItemOutcome = { ok: true; bytes: number; sha256: string; copy?: TapResult; identical?: true } | { ok: false; reason: FailureReason; detail: string };
 
 /** What D1 already says about a file, if it was copied before. */
 export interface KnownCopy {
@@ -38,7 +39,7 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
     if (known && existing && existing.size === known.size) {
       const check = await download(url, item, limit, timeoutMs, null, { md5: true });
       const same = check.result.sha256 === known.checksum && check.result.bytes === known.size && check.result.md5 === existing.etag;
-      if (same) return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, copy: check.result };
+      if (same) return { ok: true, bytes: check.result.bytes, sha256: check.result.sha256, copy: check.result, identical: true };
     }
     const copied = await download(url, item, limit, timeoutMs, (length) =>
       openR2Sink(env.FILES, item.r2Key, length, {
@@ -53,11 +54,22 @@ export async function copyFile(env: Env, item: CopyItem, timeoutMs: number, know
   }
 }
 
-function sourceUrl(env: Env, sourcePath: string): URL {
+/**
+ * The one URL the legacy file at `sourcePath` (relative to LEGACY_MEDIA_ROOT) is fetched from, or
+ * why the path is unsafe. The copy and the validation suite's comparison (src/validation/files.ts)
+ * both build it here.
+ */
+export function legacyFileUrl(env: Env, sourcePath: string): { ok: true; url: URL } | { ok: false; detail: string } {
   const root = env.LEGACY_MEDIA_ROOT.replace(/\/+$/, "");
   const checked = relativeMediaPath(`${root}/${sourcePath}`, root);
-  if (!checked.ok) throw new ItemFailure("unsafe_path", checked.detail);
-  return legacySourceUrl(checked.relativePath, { origin: env.LEGACY_ORIGIN, mediaUrl: env.LEGACY_MEDIA_URL, mediaRoot: root });
+  if (!checked.ok) return { ok: false, detail: checked.detail };
+  return { ok: true, url: legacySourceUrl(checked.relativePath, { origin: env.LEGACY_ORIGIN, mediaUrl: env.LEGACY_MEDIA_URL, mediaRoot: root }) };
+}
+
+function sourceUrl(env: Env, sourcePath: string): URL {
+  const built = legacyFileUrl(env, sourcePath);
+  if (!built.ok) throw new ItemFailure("unsafe_path", built.detail);
+  return built.url;
 }
 
 /**

@@ -73,5 +73,6 @@ export const TRANSIENT_REASONS: ReadonlySet<FailureReason> = new Set([
 ]);
 
 export type ItemReport =
-  | { jobId: string; fileId: string; attempt: number; outcome: "done"; bytes: number; sha256: string }
+  /** `identical`: R2 already held these very bytes, so nothing was written (absent in reports from before it existed). */
+  | { jobId: string; fileId: string; attempt: number; outcome: "done"; bytes: number; sha256: string; identical?: boolean }
   | { jobId: string; fileId: string; attempt: number; outcome: "failed"; reason: FailureReason; detail: string };

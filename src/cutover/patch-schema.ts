@@ -12,7 +12,7 @@ const userIds = z.array(z.number().int().positive()).max(1000);
 const ips = z.array(z.union([z.ipv4(), z.ipv6()])).max(1000);
 const allowlist = z.object({ users: userIds.default([]), ips: ips.default([]) }).strict();
 
-const thresholdsSchema = z
+export const thresholdsSchema = z
   .object({
     /** 5xx share of the new backend's requests that triggers a rollback. */
     errorRate: z.number().min(0).max(1),
@@ -25,7 +25,7 @@ const thresholdsSchema = z
   .strict();
 export type Thresholds = z.output<typeof thresholdsSchema>;
 
-const planSchema = z
+export const planSchema = z
   .object({
     steps: z.array(percent).min(1).max(20).refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]!), "must increase"),
     holdSeconds: z.number().int().min(1).max(86_400),

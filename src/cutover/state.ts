@@ -34,6 +34,8 @@ export interface CanaryPlan {
   /** Index of the step in force. */
   index: number;
   stepStartedAt: number;
+  /** Held by a paused cutover run: the step is not left (the analysis may still roll back). */
+  paused?: boolean;
 }
 
 export interface CutoverState {
@@ -111,11 +113,14 @@ function derivedPhase(current: CutoverState, next: CutoverState): Phase {
 /**
  * The state after a rollback: everyone back on legacy, the plan stopped, except the users whose
  * new-app writes after `appliedSeq` (what reverse syncs applied on legacy so far) are not there yet.
+ * `endMaintenance`: maintenance off too (a cutover run rolling back from its maintenance stages).
  */
-export function rolledBack(current: CutoverState, actor: string, now: number, appliedSeq: number): CutoverState {
+export function rolledBack(current: CutoverState, actor: string, now: number, appliedSeq: number, endMaintenance = false): CutoverState {
   const holdBack = current.holdBack ?? { afterSeq: appliedSeq, since: new Date(now).toISOString() };
+  const next = structuredClone(current);
+  if (endMaintenance) next.maintenance.enabled = false;
   return {
-    ...structuredClone(current),
+    ...next,
     phase: "rolled_back",
     percent: 0,
     plan: null,

@@ -27,6 +27,15 @@ export async function readJson<S extends z.ZodType>(request: Request, schema: S,
   return parseWith(schema, parsed.value, "body");
 }
 
+/** A JSON object body (an empty body reads as `{}`), with `extra` fields (from the path, say) merged in, checked against a schema. */
+export async function readJsonObject<S extends z.ZodType>(request: Request, schema: S, extra: Record<string, unknown> = {}, maxBytes = DEFAULT_JSON_BODY_BYTES): Promise<z.output<S>> {
+  const text = await readBodyText(request, maxBytes);
+  const parsed = text.trim() === "" ? { ok: true as const, value: {} } : parseJsonText(text);
+  if (!parsed.ok) throw new HttpError(400, `body ${parsed.error}`, "body");
+  if (typeof parsed.value !== "object" || parsed.value === null || Array.isArray(parsed.value)) throw new HttpError(400, "body must be a JSON object", "body");
+  return parseWith(schema, { ...parsed.value, ...extra }, "body");
+}
+
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;

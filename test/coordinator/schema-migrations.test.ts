@@ -38,8 +38,11 @@ describe("the coordinator's schema migrations", () => {
       jobs.create({ id: jobId, kind: "full", exportSet: "old", settings, plan: { step: "done" } }, 1_000);
       ledger.insert(jobId, [item(1, null), item(2, 300), item(3, 400), item(4, 100), item(5, 50, { reason: "unsafe_path", detail: "outside MEDIA_ROOT" })]);
       const [first, second] = ledger.lease(jobId, 3, 1_500, 60_000);
-      ledger.apply({ jobId, fileId: first!.fileId, attempt: first!.attempt, outcome: "done", bytes: 250, sha256: "a".repeat(64) }, 1_600, settings);
-      ledger.apply({ jobId, fileId: second!.fileId, attempt: second!.attempt, outcome: "done", bytes: 300, sha256: "b".repeat(64) }, 1_600, settings);
+      // Done as the ledger wrote it before migration 7 (which added items.identical).
+      const done = (fileId: string, bytes: number, sha256: string) =>
+        sql.exec(`UPDATE items SET state = 'done', bytes = ?, sha256 = ?, error = NULL, detail = NULL, lease_until = NULL WHERE job_id = ? AND file_id = ?`, bytes, sha256, jobId, fileId);
+      done(first!.fileId, 250, "a".repeat(64));
+      done(second!.fileId, 300, "b".repeat(64));
       jobs.update(jobId, { state: "completed_with_failures", finishedAt: 2_000 }, 2_000);
       const counts = ledger.counts(jobId);
       sql.exec(`DELETE FROM item_totals`);
@@ -59,6 +62,9 @@ describe("the coordinator's schema migrations", () => {
     });
     const migrated = await runInDurableObject(stub, (_instance: MigrationCoordinator, state) => ({ version: schemaVersion(state.storage), storage: dump(state.storage.sql) }));
     expect(migrated.version).toBe(LATEST);
+    // Items copied before `identical` existed count as copied.
+    const report = await stub.reportItems(jobId, "", 10, false);
+    expect(report.ok && report.value.entries.map((i) => i.outcome)).toEqual(["transferred", "transferred", "leased", "pending", "failed"]);
 
     // Running them again, directly or by a new construction, changes nothing.
     await runInDurableObject(stub, (_instance: MigrationCoordinator, state) => {

@@ -1,6 +1,7 @@
 import { createHash, pbkdf2Sync, timingSafeEqual } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mulberry32 } from "../../src/lib/mulberry32.ts";
 
 /**
  * A generated legacy corpus: users with real Django pbkdf2_sha256 hashes, CSV files of varied size
@@ -59,17 +60,6 @@ export interface CorpusOptions {
   seed?: number;
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function djangoHash(password: string, salt: string, iterations: number): string {
   const hash = pbkdf2Sync(password, salt, iterations, 32, "sha256").toString("base64");
   return `pbkdf2_sha256$${iterations}$${salt}$${hash}`;
@@ -110,7 +100,7 @@ function csvBody(random: () => number, targetBytes: number, style: "plain" | "cr
 }
 
 export function generateCorpus(options: CorpusOptions): Corpus {
-  const random = rng(options.seed ?? 42);
+  const random = mulberry32(options.seed ?? 42);
   const iterations = options.pbkdf2Iterations ?? 1_000;
   const users: CorpusUser[] = [];
   for (let i = 1; i <= options.users; i++) {

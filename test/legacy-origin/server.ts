@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
-import { createReadStream, statSync } from "node:fs";
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join, normalize } from "node:path";
 import { TEST_LEGACY_JWT_SECRET } from "../config.ts";
 import { createAccounts } from "./accounts.ts";
-import type { Corpus } from "./corpus.ts";
+import type { Corpus, CorpusFile } from "./corpus.ts";
 import { exportCsv } from "./corpus.ts";
 
 /**
@@ -51,6 +51,19 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
   let stats: OriginStats = { requests: 0, inFlight: 0, maxInFlight: 0, byPath: {}, accounts: {} };
   const accounts = createAccounts(corpus, options.secretKey ?? TEST_LEGACY_JWT_SECRET);
 
+  // Files added while a test runs (legacy writes during a canary), in exports asked for with ?extras=1.
+  let extras: CorpusFile[] = [];
+  function addExtraFile(): CorpusFile {
+    const id = 10_000 + extras.length + 1;
+    const fileId = randomUUID();
+    const relativePath = `uploads/extra_${fileId.slice(0, 8)}_${id}.csv`;
+    const bytes = Buffer.from(`id,added\n${id},during the canary\n`, "utf8");
+    writeFileSync(join(diskRoot, relativePath), bytes);
+    const file: CorpusFile = { id, userId: corpus.users[id % corpus.users.length]!.id, fileId, fileName: `extra_${id}.csv`, filePath: `${corpus.mediaRoot}/${relativePath}`, relativePath, size: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex"), rows: 1, columns: ["id", "added"], oversize: false };
+    extras.push(file);
+    return file;
+  }
+
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
     try {
@@ -78,9 +91,18 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
         const table = url.pathname.slice("/__exports/".length).replace(/\.csv$/, "") as "users" | "files" | "filters";
         if (!["users", "files", "filters"].includes(table)) return json(res, { error: "unknown table" }, 404);
         const which = url.searchParams.get("files") ?? "main";
-        const files = which === "all" ? corpus.files : corpus.files.filter((f) => !f.oversize);
+        const files = [...(which === "all" ? corpus.files : corpus.files.filter((f) => !f.oversize)), ...(url.searchParams.get("extras") === "1" ? extras : [])];
         res.writeHead(200, { "content-type": "text/csv" });
         return res.end(exportCsv(corpus, table, files));
+      }
+      if (url.pathname === "/__extra-files" && req.method === "POST") {
+        const { count } = JSON.parse(await readBody(req)) as { count: number };
+        const added = Array.from({ length: count }, () => addExtraFile());
+        return json(res, { added });
+      }
+      if (url.pathname === "/__extra-files" && req.method === "DELETE") {
+        extras = [];
+        return json(res, { extras });
       }
       if (url.pathname === "/__faults" && req.method === "PUT") {
         faults = (JSON.parse(await readBody(req)) as FaultRule[]).map((f: FaultRule) => ({ ...f, fired: 0 }));

@@ -141,7 +141,7 @@ const secondsSetting = z
 type Setting<T> = T | { problem: string };
 
 /** The legacy site's simplejwt lifetime for `type`, or what is wrong with its setting (its tokens are then refused). */
-function legacyLifetime(env: Env, type: TokenType): Setting<{ seconds: number }> {
+export function legacyLifetime(env: Env, type: TokenType): Setting<{ seconds: number }> {
   const { setting, fallback } = LEGACY_LIFETIMES[type];
   const value = env[setting];
   if (value === undefined) return { seconds: fallback };
