@@ -1,4 +1,4 @@
-// LC_ADMIN_TOKEN=… npm run cutover -- preflight|start|status|pause|resume|skip|abort --worker <URL> [options]
+// ADMIN_TOKEN=… npm run cutover -- preflight|start|status|pause|resume|skip|abort --worker <URL> [options]
 // (--token exists too, but arguments are visible to everyone in `ps`; `--help` lists every option.)
 //
 // The operator's side of a cutover run (POST/GET /admin/cutover/run…, src/admin/cutover-run.ts): a
@@ -9,6 +9,7 @@
 // ended rolled_back, aborted or failed; 2 bad arguments, or the Worker unreachable.
 import { OperatorApi, Refusal, Unreachable, type RunAction } from "./cutover/api.ts";
 import { readOptions, USAGE, type Options } from "./cutover/args.ts";
+import { printable } from "./lib/printable.ts";
 import { optionsOrExit } from "./lib/worker.ts";
 import { renderPreflight } from "./cutover/preflight.ts";
 import { renderRun } from "./cutover/render.ts";
@@ -68,10 +69,10 @@ try {
   process.exitCode = await main(options);
 } catch (error) {
   if (error instanceof Refusal) {
-    console.error(`✖ refused by the Worker (HTTP ${error.status}): ${error.message}`);
+    console.error(`✖ refused by the Worker (HTTP ${error.status}): ${printable(error.message)}`);
     process.exitCode = 1;
   } else if (error instanceof Unreachable) {
-    console.error(`✖ no answer from the Worker: ${error.message}`);
+    console.error(`✖ no answer from the Worker: ${printable(error.message)}`);
     process.exitCode = 2;
   } else throw error;
 }

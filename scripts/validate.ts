@@ -10,12 +10,13 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_SAMPLE, MAX_SAMPLE, validationReportSchema, type ValidationReport } from "../src/validation/report.ts";
+import { printable, printableDeep } from "./lib/printable.ts";
 import { describeFetchError, endpoint, optionsOrExit, readAtMost, UsageError, workerUrl } from "./lib/worker.ts";
 
 const USAGE = `usage: npm run validate -- --worker <URL> [--token <ADMIN_TOKEN>] [--sample N] [--export-set S] [--out <file>] [--timeout <seconds>]
 
 Runs the validation suite on the Worker and prints its report (JSON on stdout, or into --out).
-  --worker      the Worker's base URL; https:// (http:// only for localhost, 127.0.0.1, ::1)
+  --worker      the Worker's base URL (or LC_WORKER); https:// (http:// only for localhost, 127.0.0.1, ::1)
   --token       the operator ADMIN_TOKEN (prefer the ADMIN_TOKEN variable: arguments show in ps)
   --sample      migrated users and files to sample, 1 to ${MAX_SAMPLE} (default ${DEFAULT_SAMPLE})
   --export-set  the export set D1 is checked against (default: the one of the last sync)
@@ -61,8 +62,8 @@ function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
     throw new UsageError((error as Error).message);
   }
   if (values.help) return "help";
-  const workerText = values.worker?.trim();
-  if (!workerText) throw new UsageError("--worker is required");
+  const workerText = (values.worker ?? env.LC_WORKER)?.trim();
+  if (!workerText) throw new UsageError("--worker (or LC_WORKER) is required");
   const worker = workerUrl(workerText);
   const token = (values.token ?? env.ADMIN_TOKEN ?? "").trim();
   if (!token) throw new UsageError("--token (or the ADMIN_TOKEN variable) is required");
@@ -110,7 +111,9 @@ async function requestReport(options: Options): Promise<ValidationReport> {
   return report.data;
 }
 
-function summary(report: ValidationReport): string {
+/** A line per check; details and failures can quote export rows, so they are made printable. */
+function summary(fromWorker: ValidationReport): string {
+  const report = printableDeep(fromWorker);
   const lines = report.checks.flatMap((c) => [
     `${c.ok ? "✔" : "✖"} ${`${c.group}/${c.name}`.padEnd(32)} ${String(c.ms).padStart(6)} ms  ${c.detail}`,
     ...(c.failures ?? []).map((f) => `    - ${f}`),
@@ -131,6 +134,6 @@ try {
   process.exitCode = report.ok ? 0 : 1;
 } catch (error) {
   if (!(error instanceof NoReport)) throw error;
-  console.error(`✖ no report: ${error.message}`);
+  console.error(`✖ no report: ${printable(error.message)}`);
   process.exitCode = 2;
 }

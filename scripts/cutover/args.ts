@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { MAX_PREFLIGHT_SAMPLE } from "../../src/preflight/limits.ts";
 import { UsageError, workerUrl } from "../lib/worker.ts";
 
 export { UsageError };
 
 export const USAGE = `usage: npm run cutover -- <command> [options] --worker <URL>
 
-  preflight --export-set <set> [--sample <n>]        what a copy of the export set would do (changes nothing)
+  preflight --export-set <set> [--sample <n>]        what a copy of the export set would do (changes nothing),
+                                                     checking n files (0 to ${MAX_PREFLIGHT_SAMPLE}) on the legacy origin
   start     --plan <plan.json> | --export-set <set> --steps <p,p,…> --hold <seconds>
             [--max-sync-lag <seconds>] [--watch-seconds <seconds>] [--detach] [--interval <seconds>]
                                                      starts a cutover run, then shows it live while it runs
@@ -17,7 +19,7 @@ export const USAGE = `usage: npm run cutover -- <command> [options] --worker <UR
   abort     [--reason <text>]                        ends the run; users go back to legacy
 
   --worker   the Worker's base URL (or LC_WORKER); https:// (http:// only for localhost, 127.0.0.1, ::1)
-  --token    the operator ADMIN_TOKEN; prefer the LC_ADMIN_TOKEN variable: command-line arguments are
+  --token    the operator ADMIN_TOKEN; prefer the ADMIN_TOKEN variable: command-line arguments are
              visible to every user of this machine (ps, /proc)
   --json     the Worker's JSON instead of text (with --watch: one line per change)
   --interval seconds between refreshes of a live view (default 2)
@@ -77,7 +79,7 @@ const ALLOWED: Record<Command["name"], Name[]> = {
 };
 const isCommand = (name: string): name is Command["name"] => Object.hasOwn(ALLOWED, name);
 
-/** Reads the command line (LC_WORKER and LC_ADMIN_TOKEN as fallbacks); throws UsageError. */
+/** Reads the command line (LC_WORKER and ADMIN_TOKEN as fallbacks); throws UsageError. */
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
   let parsed;
   try {
@@ -105,8 +107,8 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "
   const command = readCommand(name, text, required, values);
   const workerText = text("worker") ?? env.LC_WORKER?.trim();
   if (!workerText) throw new UsageError("--worker (or LC_WORKER) is required");
-  const token = text("token") ?? env.LC_ADMIN_TOKEN?.trim();
-  if (!token) throw new UsageError("--token (or, better, LC_ADMIN_TOKEN) is required");
+  const token = text("token") ?? env.ADMIN_TOKEN?.trim();
+  if (!token) throw new UsageError("--token (or, better, ADMIN_TOKEN) is required");
   const interval = text("interval");
   const timeout = text("timeout");
   return {
@@ -128,7 +130,7 @@ function readCommand(
   switch (name) {
     case "preflight": {
       const sample = text("sample");
-      return { name, exportSet: required("export-set"), ...(sample === undefined ? {} : { sample: bounded("sample", sample, 0, 1_000_000, { of: "" }) }) };
+      return { name, exportSet: required("export-set"), ...(sample === undefined ? {} : { sample: bounded("sample", sample, 0, MAX_PREFLIGHT_SAMPLE, { of: "" }) }) };
     }
     case "start":
       return { name, plan: readPlan(text), detach: values.detach === true };

@@ -1,7 +1,9 @@
 // A preflight report (POST /admin/cutover/preflight, src/preflight/run.ts) as text. The report grows
 // as the preflight learns new checks, so it is read generically: each top-level section is one line
 // of its numbers, formatted by their names (…bytes…, …seconds, …Ms), and only the parts whose shape
-// is known (problems, the sample's answers, the estimate) get lines of their own.
+// is known (problems, the sample's answers, the estimate) get lines of their own. Every string of
+// the report is made printable first: problems and sampled paths are text from export rows.
+import { printableDeep } from "../lib/printable.ts";
 import { bytes, count, decimal, duration, paint, time, words } from "./format.ts";
 
 type Obj = Record<string, unknown>;
@@ -15,7 +17,8 @@ const LISTED = 20;
 
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
-export function renderPreflight(report: unknown, now: number, { color }: { color: boolean }): string {
+export function renderPreflight(fromWorker: unknown, now: number, { color }: { color: boolean }): string {
+  const report = printableDeep(fromWorker);
   if (!isObj(report)) return JSON.stringify(report, null, 2);
   const p = paint(color);
   const lines: string[] = [];

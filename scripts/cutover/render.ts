@@ -1,5 +1,7 @@
 // A cutover run as text: the full view (a status, or one frame of the live view) and the one-line
-// form a non-terminal gets. Pure: the same view and `now` give the same text.
+// form a non-terminal gets. Pure: the same view and `now` give the same text. Every string of the
+// view is made printable first: notes, errors and reasons can carry text from export rows.
+import { printableDeep } from "../lib/printable.ts";
 import { bytes, count, decimal, duration, paint, since, time, type Paint } from "./format.ts";
 import type { GateView, JobView, RunView, StageView } from "./view.ts";
 
@@ -11,7 +13,8 @@ const MARKS: Record<string, string> = { done: "✓", failed: "✗", running: "�
 const LABEL_WIDTH = 10;
 const BAR_WIDTH = 30;
 
-export function renderRun(view: RunView, now: number, { color }: RenderOptions): string {
+export function renderRun(fromWorker: RunView, now: number, { color }: RenderOptions): string {
+  const view = printableDeep(fromWorker);
   const p = paint(color);
   const lines = [`${p.bold("Cutover run")} ${view.id}   ${stateLabel(view.state, p)}`, `  ${summary(view, now)}`];
   if (view.attention) lines.push(p.bold(p.red(`‼ ATTENTION: ${view.attention}`)));
@@ -32,7 +35,8 @@ export function renderRun(view: RunView, now: number, { color }: RenderOptions):
 }
 
 /** One line for logs: what changed is what an operator scans for. */
-export function compactLine(view: RunView, now: number): string {
+export function compactLine(fromWorker: RunView, now: number): string {
+  const view = printableDeep(fromWorker);
   const parts = [`${new Date(now).toISOString().slice(0, 19)}Z run ${view.id.slice(0, 8)} ${view.state}`];
   const index = view.stages.findIndex((s) => s.name === view.stage);
   if (view.stage) parts.push(`${view.stage} (stage ${index + 1}/${view.stages.length})`);

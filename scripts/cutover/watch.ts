@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { printable } from "../lib/printable.ts";
 import { Unreachable, type OperatorApi } from "./api.ts";
 import { decimal, duration, paint } from "./format.ts";
 import { changeKey, compactLine, renderRun } from "./render.ts";
@@ -66,7 +67,7 @@ export async function watch(api: Pick<OperatorApi, "run">, first: RunView, scree
       if (!(error instanceof Unreachable)) throw error;
       failingSince ??= Date.now();
       if (Date.now() - failingSince >= (options.giveUpMs ?? GIVE_UP_MS)) throw error;
-      failure = error.message;
+      failure = printable(error.message);
     }
   }
 }

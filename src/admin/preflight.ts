@@ -3,9 +3,8 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { exportSetName } from "../coordinator/model";
 import { jsonResponse, readJson } from "../lib/http";
+import { MAX_PREFLIGHT_SAMPLE } from "../preflight/limits";
 import { runPreflight } from "../preflight/run";
-
-export const MAX_PREFLIGHT_SAMPLE = 200;
 
 const preflightBody = z
   .object({

@@ -3,8 +3,7 @@ import { z } from "zod";
 import { audit } from "../audit";
 import { exportSetName } from "../coordinator/model";
 import type { Env } from "../env";
-import { HttpError, jsonResponse, parseWith } from "../lib/http";
-import { DEFAULT_JSON_BODY_BYTES, parseJsonText, readBodyText } from "../lib/json-body";
+import { jsonResponse, readJsonObject } from "../lib/http";
 import { DEFAULT_SAMPLE, MAX_SAMPLE } from "../validation/report";
 import { runValidation } from "../validation/suite";
 import { operator } from "./auth";
@@ -22,10 +21,7 @@ const validateBody = z
  * `cutover.validate` with each check's outcome (the failures themselves are in the report).
  */
 export async function postValidate(request: IRequest, env: Env): Promise<Response> {
-  const text = await readBodyText(request, DEFAULT_JSON_BODY_BYTES);
-  const parsed = text.trim() === "" ? { ok: true as const, value: {} } : parseJsonText(text);
-  if (!parsed.ok) throw new HttpError(400, `body ${parsed.error}`, "body");
-  const { sample, exportSet } = parseWith(validateBody, parsed.value, "body");
+  const { sample, exportSet } = await readJsonObject(request, validateBody);
   const report = await runValidation(env, { sample, exportSet: exportSet ?? null });
   const { checks, ...summary } = report;
   await audit(env, {

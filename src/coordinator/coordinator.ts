@@ -90,6 +90,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
         const job = this.#jobs.get(id);
         return job ? this.#view(job) : null;
       },
+      jobCreatedBy: (actor, input, since, known) => {
+        const job = this.#jobs.list(20).find((j) => j.counters.createdBy === actor && j.kind === input.kind && j.exportSet === (input.exportSet ?? null) && j.createdAt >= since && !known.includes(j.id));
+        return job ? this.#view(job) : null;
+      },
       controlJob: (id, action, actor) => this.control(id, action, actor),
       lastSyncExportedAt: () => this.#jobs.lastSync()?.counters.exportedAt ?? null,
       validate: (sample, exportSet) => runValidation(env, { sample, exportSet }),
@@ -181,9 +185,8 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   /** Starts a cutover run (cutover-run.ts): the export set must be uploaded, no job active, the cutover on legacy. */
   async startRun(plan: RunPlan, actor: string): Promise<Outcome<RunView>> {
-    for (const table of REQUIRED_TABLES) {
-      if (!(await this.env.FILES.head(exportObjectKey(plan.exportSet, table)))) return refuse(400, `export set '${plan.exportSet}' has no ${table}.csv`, "exportSet");
-    }
+    const set = await this.#exportSet(plan.exportSet);
+    if (!set.ok) return set;
     const active = this.#jobs.active();
     if (active) return refuse(409, `job ${active.id} is still ${active.state}; let it finish or cancel it first`);
     const started = this.#run.start(plan, actor, Date.now());
@@ -233,14 +236,11 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async createJob(input: CreateJobInput, actor: string): Promise<Outcome<JobView>> {
     const active = this.#jobs.active();
     if (active) return refuse(409, `job ${active.id} is still ${active.state}; pause or cancel it first`);
-    // The oldest upload of the set's tables: how old the legacy data the job brings can be (syncStatus).
     let exportedAt: number | undefined;
     if (input.kind === "full" || input.kind === "delta") {
-      for (const table of EXPORT_TABLES) {
-        const head = await this.env.FILES.head(exportObjectKey(input.exportSet!, table));
-        if (head) exportedAt = Math.min(exportedAt ?? Infinity, head.uploaded.getTime());
-        else if (REQUIRED_TABLES.includes(table)) return refuse(400, `export set '${input.exportSet}' has no ${table}.csv`, "exportSet");
-      }
+      const set = await this.#exportSet(input.exportSet!);
+      if (!set.ok) return set;
+      exportedAt = set.value;
     }
     // A reverse job's range is fixed now: (since, the last outbox entry], so it stays the same however long it plans.
     let reverse: ReverseCounters | undefined;
@@ -264,7 +264,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
           plan: initialPlan(input.kind, reverse?.fromSeq),
         },
         now,
-        { ...(exportedAt === undefined ? {} : { exportedAt }), ...(reverse ? { reverse } : {}) },
+        { createdBy: actor, ...(exportedAt === undefined ? {} : { exportedAt }), ...(reverse ? { reverse } : {}) },
       );
       this.#audit.add({ actor, action: "job.create", target: created.id, details: input }, now);
       return created;
@@ -272,6 +272,17 @@ export class MigrationCoordinator extends DurableObject<Env> {
     await this.#wakeups.request("job", now);
     await this.#deliverAudit();
     return { ok: true, value: this.#view(job) };
+  }
+
+  /** An export set's oldest table upload (how old the legacy data it brings can be: syncStatus); 400 if a required table is missing. */
+  async #exportSet(name: string): Promise<Outcome<number | undefined>> {
+    let exportedAt: number | undefined;
+    for (const table of EXPORT_TABLES) {
+      const head = await this.env.FILES.head(exportObjectKey(name, table));
+      if (head) exportedAt = Math.min(exportedAt ?? Infinity, head.uploaded.getTime());
+      else if (REQUIRED_TABLES.includes(table)) return refuse(400, `export set '${name}' has no ${table}.csv`, "exportSet");
+    }
+    return { ok: true, value: exportedAt };
   }
 
   async listJobs(limit = 50): Promise<JobView[]> {

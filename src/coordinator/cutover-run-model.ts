@@ -72,7 +72,14 @@ export const runPlanSchema = z
     /** Settings for the jobs the run starts (full, delta, verify). */
     jobSettings: jobSettingsSchema.partial().default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((plan, ctx) => {
+    // A plan whose own waits outlast their stage's timeout would fail a healthy cutover.
+    const timeout = (stage: StageName) => plan.timeouts[stage] ?? STAGE_RULES[stage].timeoutSeconds;
+    if (plan.watchSeconds >= timeout("watch")) ctx.addIssue({ code: "custom", path: ["watchSeconds"], message: `must be shorter than the watch stage's timeout (${timeout("watch")} s)` });
+    const holds = plan.canary.steps.length * plan.canary.holdSeconds;
+    if (holds >= timeout("canary")) ctx.addIssue({ code: "custom", path: ["canary", "holdSeconds"], message: `the steps' holds (${holds} s) must be shorter than the canary stage's timeout (${timeout("canary")} s)` });
+  });
 export type RunPlan = z.output<typeof runPlanSchema>;
 export type RunPlanInput = z.input<typeof runPlanSchema>;
 
@@ -100,6 +107,8 @@ export interface StageRecord {
   waitingFor: string | null;
   /** A job whose failures the operator accepted by resuming the run (its failures stay in its report). */
   acceptedJobId?: string | null;
+  /** When the stage's timeout starts counting: its start, or the operator's last resume. */
+  timerFrom?: number | null;
 }
 
 export interface RunRecord {

@@ -8,7 +8,7 @@ import type { RunStore, ExportUploads } from "./cutover-runs";
 import type { CreateJobInput, JobView } from "./model";
 
 /** While a run is running, it looks at its stage this often. */
-export const RUN_TICK_MS = 1_000;
+export const RUN_TICK_MS = 2_000;
 /** Stages a single wake-up may pass through (most end at once: maintenance, switch…). */
 const STAGES_PER_WAKE = STAGES.length;
 
@@ -22,6 +22,8 @@ export interface RunDeps {
   holdPlan(held: boolean, actor: string, now: number): void;
   createJob(input: CreateJobInput, actor: string): Promise<Outcome<JobView>>;
   job(id: string): JobView | null;
+  /** The newest job `actor` created since `since` with this kind and export set, other than `known`. */
+  jobCreatedBy(actor: string, input: CreateJobInput, since: number, known: readonly string[]): JobView | null;
   controlJob(id: string, action: "pause" | "resume" | "cancel", actor: string): Promise<unknown>;
   /** The oldest-table upload time of the newest finished sync's export, or null. */
   lastSyncExportedAt(): number | null;
@@ -37,6 +39,9 @@ type Check = { kind: "wait"; for: string } | { kind: "done"; note?: string } | {
  * are idempotent (a job is started only if the stage has none running) and its exit is re-checked.
  */
 export class CutoverRun {
+  /** Steps and operator controls one at a time: each reads the run, awaits jobs and D1, and writes it back. */
+  #turn: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly runs: RunStore,
     private readonly uploads: ExportUploads,
@@ -46,8 +51,9 @@ export class CutoverRun {
   start(plan: RunPlan, actor: string, now: number): Outcome<RunRecord> {
     const open = this.runs.unfinished();
     if (open) return refuse(409, `cutover run ${open.id} is ${open.state}; abort it first`);
-    const { phase } = this.deps.cutover();
+    const { phase, maintenance } = this.deps.cutover();
     if (phase !== "legacy" && phase !== "rolled_back") return refuse(409, `the cutover is in phase ${phase}; a run starts from legacy or rolled_back`, "phase");
+    if (maintenance.enabled) return refuse(409, "maintenance is on; switch it off first (PATCH /admin/cutover {\"maintenance\": {\"enabled\": false}})", "maintenance");
     const run: RunRecord = {
       id: crypto.randomUUID(),
       state: "running",
@@ -67,7 +73,22 @@ export class CutoverRun {
   }
 
   /** One wake-up: walks the running run's stages as far as they go now; returns when to look again. */
-  async step(wokeAt: number): Promise<number | null> {
+  step(wokeAt: number): Promise<number | null> {
+    return this.#exclusive(() => this.#step(wokeAt));
+  }
+
+  /** Pause, resume, skip the stage in force, or abort (a rollback). */
+  control(input: RunControl, actor: string, now: number): Promise<Outcome<RunRecord>> {
+    return this.#exclusive(() => this.#control(input, actor, now));
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(work);
+    this.#turn = run.catch(() => {});
+    return run;
+  }
+
+  async #step(wokeAt: number): Promise<number | null> {
     let now = wokeAt;
     for (let i = 0; i < STAGES_PER_WAKE; i++, now = Date.now()) {
       const run = this.runs.unfinished();
@@ -90,6 +111,8 @@ export class CutoverRun {
       now = Date.now();
       if (check.kind === "done") this.#endStage(run, stage, "done", check.note ?? null, now);
       else if (check.kind === "rolled_back") {
+        // A rollback from outside the run (an operator's, in maintenance) may have left maintenance on.
+        this.#backToLegacy(`run:${run.id}`, check.reason, run, now);
         this.#endStage(run, stage, "failed", check.reason, now);
         this.#finish(run, "rolled_back", check.reason, now);
         return null;
@@ -101,8 +124,7 @@ export class CutoverRun {
     return now;
   }
 
-  /** Pause, resume, skip the stage in force, or abort (a rollback). */
-  async control(input: RunControl, actor: string, now: number): Promise<Outcome<RunRecord>> {
+  async #control(input: RunControl, actor: string, now: number): Promise<Outcome<RunRecord>> {
     const run = this.runs.unfinished();
     if (!run) return refuse(409, "no cutover run is running or paused");
     const stage = current(run);
@@ -118,6 +140,8 @@ export class CutoverRun {
         if (stage && job && !isActive(job) && job.state !== "completed") stage.acceptedJobId = job.id;
         if (job?.paused) await this.deps.controlJob(job.id, "resume", actor);
         if (stage?.name === "canary") this.deps.holdPlan(false, actor, now);
+        // The stage's timeout counts again from the resume, or a stage paused on its timeout would pause again at once.
+        if (stage) stage.timerFrom = now;
         run.state = "running";
         run.attention = null;
         this.#save(run, now);
@@ -182,10 +206,9 @@ export class CutoverRun {
         const rolled = this.#rolledBack();
         if (rolled) return rolled;
         if (!stage.exportSet) {
-          const set = this.uploads.newestComplete(REQUIRED_TABLES, stage.startedAt!);
           const maintenanceAt = run.stages.find((s) => s.name === "maintenance")?.startedAt ?? stage.startedAt!;
-          const fresh = set && set.uploadedAt > maintenanceAt ? set : null;
-          if (!fresh) return { kind: "wait", for: `an export set with ${REQUIRED_TABLES.join(".csv and ")}.csv uploaded after maintenance began (${iso(maintenanceAt)}): PUT /admin/exports/<set>/<table>` };
+          const fresh = this.uploads.newestComplete(REQUIRED_TABLES, maintenanceAt);
+          if (!fresh) return { kind: "wait", for: `an export set with ${REQUIRED_TABLES.join(".csv and ")}.csv, every table of it uploaded after maintenance began (${iso(maintenanceAt)}): PUT /admin/exports/<set>/<table>` };
           stage.exportSet = fresh.set;
           this.#save(run, now);
         }
@@ -220,7 +243,7 @@ export class CutoverRun {
   /** A stage that is one job: started if the stage has none (or its last one failed or was cancelled), done when it completes. */
   async #jobStage(run: RunRecord, stage: StageRecord, input: CreateJobInput): Promise<Check> {
     const job = this.#latestJob(stage);
-    if (job && isActive(job)) return { kind: "wait", for: `${job.kind} job ${job.id}: ${job.state}${job.paused ? " (paused)" : ""}, ${job.items.done}/${job.items.total} items` };
+    if (job && isActive(job)) return { kind: "wait", for: `${job.kind} job ${job.id} (${job.state}${job.paused ? ", paused" : ""})` };
     if (job?.state === "completed") return { kind: "done", note: `${job.kind} job ${job.id} completed` };
     if (job?.state === "completed_with_failures") {
       if (stage.acceptedJobId === job.id) return { kind: "done", note: `${job.kind} job ${job.id} completed with failures, accepted by the operator` };
@@ -228,6 +251,13 @@ export class CutoverRun {
     }
     // The last job failed or was cancelled: a new one starts only once the operator resumed the run.
     if (job && stage.acceptedJobId !== job.id) return { kind: "fail", reason: jobFailure(job) };
+    // A job this stage created before a restart cut the step short (its id never stored): adopted, not started again.
+    const orphan = this.deps.jobCreatedBy(`run:${run.id}`, input, stage.timerFrom ?? stage.startedAt!, stage.jobIds);
+    if (orphan) {
+      stage.jobIds.push(orphan.id);
+      this.#save(run, Date.now());
+      return { kind: "wait", for: `${orphan.kind} job ${orphan.id} (${orphan.state})` };
+    }
     const created = await this.deps.createJob(input, `run:${run.id}`);
     if (!created.ok) return { kind: "fail", reason: `could not start the ${input.kind} job: ${created.error}` };
     stage.jobIds.push(created.value.id);
@@ -278,7 +308,8 @@ export class CutoverRun {
 
   #timedOut(run: RunRecord, stage: StageRecord, now: number): Check | null {
     const seconds = run.plan.timeouts[stage.name] ?? STAGE_RULES[stage.name].timeoutSeconds;
-    if (stage.startedAt === null || now < stage.startedAt + seconds * 1000) return null;
+    const from = stage.timerFrom ?? stage.startedAt;
+    if (from === null || now < from + seconds * 1000) return null;
     return { kind: "fail", reason: `timed out after ${seconds} s${stage.waitingFor ? ` waiting for ${stage.waitingFor}` : ""}` };
   }
 

@@ -49,15 +49,14 @@ export class ExportUploads {
   }
 
   /**
-   * The newest set that has every one of `required` tables, all uploaded after `after` (ms): its
-   * oldest table's upload time is how old its data may be.
+   * The newest set that has every one of `required` tables and whose tables were all uploaded after
+   * `after` (ms): its oldest table's upload time is how old its data may be (as a job's exportedAt).
    */
   newestComplete(required: readonly string[], after: number): { set: string; uploadedAt: number } | null {
     const row = this.sql
       .exec<{ export_set: string; oldest: number }>(
         `SELECT export_set, min(uploaded_at) AS oldest FROM export_uploads
-         WHERE tbl IN (${required.map(() => "?").join(", ")})
-         GROUP BY export_set HAVING count(*) = ? AND min(uploaded_at) > ?
+         GROUP BY export_set HAVING sum(tbl IN (${required.map(() => "?").join(", ")})) = ? AND min(uploaded_at) > ?
          ORDER BY oldest DESC LIMIT 1`,
         ...required,
         required.length,

@@ -198,7 +198,7 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
-    description: "cutover runs (coordinator/cutover-run.ts), export uploads (which sets are complete, and when), items copied or found identical",
+    description: "cutover runs (coordinator/cutover-run.ts), export uploads (which sets are complete, and when), items copied or found identical, wake-up fallbacks",
     sql: `
       -- One cutover run per row: its plan, stages and reports (JSON), at most one running or paused.
       CREATE TABLE IF NOT EXISTS cutover_runs (
@@ -220,6 +220,9 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       );
 
       -- 1: the consumer found the object already in R2 with the same content and did not rewrite it.
-      ALTER TABLE items ADD COLUMN identical INTEGER NOT NULL DEFAULT 0;`,
+      ALTER TABLE items ADD COLUMN identical INTEGER NOT NULL DEFAULT 0;
+
+      -- While a reason's handler runs: when to run it again if the run is cut short (wakeups.ts).
+      ALTER TABLE wakeups ADD COLUMN fallback_at INTEGER;`,
   },
 ];

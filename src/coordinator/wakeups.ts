@@ -5,6 +5,9 @@ export type WakeReason = (typeof WAKE_REASONS)[number];
 /** A reason whose run was cut short (evicted mid-step) runs again after this. */
 const INTERRUPTED_RETRY_MS = 30_000;
 
+/** When a reason is due: its wake-up or its fallback, whichever is earlier (NULL: neither is set). */
+const DUE_AT = "min(coalesce(at, fallback_at), coalesce(fallback_at, at))";
+
 /** Rows of reasons this code does not know (left by a newer deploy) are kept, but never run. */
 const KNOWN = `reason IN (${WAKE_REASONS.map(() => "?").join(", ")})`;
 
@@ -35,7 +38,7 @@ export class Wakeups {
 
   /** Runs `reason` at once, counted as if its wake-up had come. */
   async runNow(reason: WakeReason): Promise<void> {
-    await this.#run(reason);
+    await this.#run(reason, true);
     await this.#arm();
   }
 
@@ -49,12 +52,20 @@ export class Wakeups {
     return this.storage.sql;
   }
 
-  async #run(reason: WakeReason): Promise<void> {
+  /**
+   * Runs a reason's handler. Its wake-up is cleared first, so that one asked for while it runs (a
+   * report, an operator call) stands, and a fallback is stored beside it, so that a run cut short
+   * (an eviction or a redeploy mid-step) runs again. An alarm cut short is retried by the runtime;
+   * a run outside the alarm (`armFallback`) sets the alarm for its fallback first.
+   */
+  async #run(reason: WakeReason, armFallback = false): Promise<void> {
     const handler = this.handlers[reason];
-    // Replaced first by a fallback, so that a wake-up asked for while it runs (a report, an operator
-    // call) stands, and a run cut short (an eviction or a redeploy mid-step) is run again.
-    const fallback = Date.now() + INTERRUPTED_RETRY_MS;
-    this.#sql.exec(`INSERT INTO wakeups (reason, at) VALUES (?1, ?2) ON CONFLICT (reason) DO UPDATE SET at = ?2`, reason, fallback);
+    this.#sql.exec(
+      `INSERT INTO wakeups (reason, at, fallback_at) VALUES (?1, NULL, ?2) ON CONFLICT (reason) DO UPDATE SET at = NULL, fallback_at = ?2`,
+      reason,
+      Date.now() + INTERRUPTED_RETRY_MS,
+    );
+    if (armFallback) await this.#arm();
     let next: number | null;
     try {
       next = await handler.run(Date.now());
@@ -64,8 +75,7 @@ export class Wakeups {
       next = handler.failed(e, failures, Date.now());
       if (next === null) this.#sql.exec(`UPDATE wakeups SET failures = 0 WHERE reason = ?`, reason);
     }
-    // The fallback, still there, is no one's request: the handler's answer replaces it.
-    this.#sql.exec(`UPDATE wakeups SET at = NULL WHERE reason = ? AND at = ?`, reason, fallback);
+    this.#sql.exec(`UPDATE wakeups SET fallback_at = NULL WHERE reason = ?`, reason);
     if (next !== null) this.#want(reason, next);
   }
 
@@ -82,13 +92,13 @@ export class Wakeups {
    * it early) counts as the earliest one's.
    */
   #due(now: number): WakeReason[] {
-    const rows = this.#sql.exec<{ reason: WakeReason; at: number }>(`SELECT reason, at FROM wakeups WHERE at IS NOT NULL AND ${KNOWN} ORDER BY at, reason`, ...WAKE_REASONS).toArray();
+    const rows = this.#sql.exec<{ reason: WakeReason; at: number }>(`SELECT reason, ${DUE_AT} AS at FROM wakeups WHERE ${DUE_AT} IS NOT NULL AND ${KNOWN} ORDER BY at, reason`, ...WAKE_REASONS).toArray();
     const until = Math.max(now, rows[0]?.at ?? now);
     return rows.filter((r) => r.at <= until).map((r) => r.reason);
   }
 
   async #arm(): Promise<void> {
-    const next = this.#sql.exec<{ at: number | null }>(`SELECT min(at) AS at FROM wakeups WHERE ${KNOWN}`, ...WAKE_REASONS).one().at;
+    const next = this.#sql.exec<{ at: number | null }>(`SELECT min(${DUE_AT}) AS at FROM wakeups WHERE ${KNOWN}`, ...WAKE_REASONS).one().at;
     const current = await this.storage.getAlarm();
     if (next === null) {
       if (current !== null) await this.storage.deleteAlarm();

@@ -11,6 +11,8 @@ import { parsePgArray, parsePgBoolean, parsePgTimestamp } from "./postgres-liter
 export const EXPORT_TABLES = ["users", "files", "filters"] as const;
 export type ExportTable = (typeof EXPORT_TABLES)[number];
 export const REQUIRED_TABLES: readonly ExportTable[] = ["users", "files"];
+/** Linux's PATH_MAX: no real path is longer, and the preflight keeps paths it samples or reports in memory. */
+export const MAX_FILE_PATH_LENGTH = 4096;
 
 const legacyId = z.string().trim().regex(/^\d+$/, "must be a positive integer").transform(Number).pipe(z.number().int().positive().max(Number.MAX_SAFE_INTEGER));
 const text = z.string();
@@ -46,7 +48,7 @@ const fileRow = z.object({
   user_id: legacyId,
   file_id: uuid,
   file_name: text.min(1, "is required").max(255),
-  file_path: text.min(1, "is required"),
+  file_path: text.min(1, "is required").max(MAX_FILE_PATH_LENGTH, `must be at most ${MAX_FILE_PATH_LENGTH} characters`),
   uploaded_at: requiredTimestamp,
   system_tags: pg(parsePgArray),
   user_tags: pg(parsePgArray),

@@ -72,6 +72,7 @@ describe("preflight on an export with planted problems", () => {
       file(1011, 2, uuid(1011), `${c.mediaRoot}/uploads/does-not-exist.csv`, { size: 123 }), // 41: copied, but 404 on the origin
       file(1012, 3, uuid(1012), main[1]!.filePath, { size: main[1]!.size + 1 }), // 42: copied, declared size wrong
       file(1013, 4, uuid(1013), main[2]!.filePath, {}), // 43: copied, no declared size
+      file(1014, 1, uuid(1014), `${c.mediaRoot}/uploads/${"a".repeat(5_000)}.csv`), // 44: bad row (file_path too long)
     ]);
     for (const [table, csv] of Object.entries({ users, filters, files })) expect((await putExport("planted", table, csv)).status).toBe(201);
   });
@@ -89,9 +90,9 @@ describe("preflight on an export with planted problems", () => {
       exportSet: "planted",
       users: { rows: 11, wouldImport: 9 },
       filters: { rows: 7, wouldImport: 5, deletedOnNew: 0 },
-      files: { rows: main.length + 13, wouldCopy: main.length + 3, alreadyInD1: 0, deletedOnNew: 0, bytesDeclared, undeclaredSize: 1 },
+      files: { rows: main.length + 14, wouldCopy: main.length + 3, alreadyInD1: 0, deletedOnNew: 0, bytesDeclared, undeclaredSize: 1 },
       refused: {
-        badRows: { users: 1, filters: 0, files: 2 },
+        badRows: { users: 1, filters: 0, files: 3 },
         unsafePath: 2,
         unknownUser: 3,
         duplicateFileId: 1,
@@ -128,6 +129,7 @@ describe("preflight on an export with planted problems", () => {
         "files:35:unknown_user",
         "files:36:bad_row",
         "files:37:bad_row",
+        "files:44:bad_row",
         "files:38:duplicate_file_id",
         "files:39:file_id_held",
         "files:40:user_in_conflict",

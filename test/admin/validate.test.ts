@@ -26,6 +26,10 @@ describe("POST /admin/validate", () => {
     expect(await res.json()).toMatchObject({ field });
   });
 
+  it("says when the body is JSON but not an object", async () => {
+    expect(await (await post("[1]")).json()).toEqual({ error: "body must be a JSON object", field: "body" });
+  });
+
   it("answers 200 with the report even when checks fail (nothing is migrated here), and audits it", async () => {
     const res = await post("");
     expect(res.status).toBe(200);

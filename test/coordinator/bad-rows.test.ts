@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Failure } from "../../src/coordinator/model";
-import { exportObjectKey } from "../../src/legacy/export-contract";
+import { exportObjectKey, MAX_FILE_PATH_LENGTH } from "../../src/legacy/export-contract";
 import { uploadKey } from "../../src/legacy/paths";
 import { adminJson, corpus, fastRetries, originStats, putExport, resetOriginStats, sha256Hex, startJob, waitForJob } from "../helpers";
 
@@ -33,7 +33,8 @@ describe("bad export rows and unsafe paths", () => {
       row(8, 1, good.fileId, good.filePath), // 9: duplicate file_id
       row(9, 1, uuid(9), "/app/media/uploads/y.csv", "{unclosed"), // 10: bad array literal
       row(10, 1, uuid(10), "/app/media//uploads/z.csv"), // 11: empty segment
-      `11,1,${uuid(11)},"broken.csv,/app/media/uploads/b.csv,2024-01-01 00:00:00+00,{},{},{}`, // 12: unterminated quote
+      row(11, 1, uuid(11), `/app/media/uploads/${"a".repeat(5_000)}.csv`), // 12: file_path too long
+      `12,1,${uuid(12)},"broken.csv,/app/media/uploads/b.csv,2024-01-01 00:00:00+00,{},{},{}`, // 13: unterminated quote
     ].join("\n");
     expect((await putExport("bad", "users", USERS)).status).toBe(201);
     expect((await putExport("bad", "files", files)).status).toBe(201);
@@ -51,7 +52,8 @@ describe("bad export rows and unsafe paths", () => {
       ["files", 7, "file_id: must be a UUID"],
       ["files", 9, `file_id: ${good.fileId} appears more than once`],
       ["files", 10, "system_tags: not an array literal: {unclosed"],
-      ["files", 12, "Quoted field unterminated"],
+      ["files", 12, `file_path: must be at most ${MAX_FILE_PATH_LENGTH} characters`],
+      ["files", 13, "Quoted field unterminated"],
       ["users", 3, "is_active: not a boolean: maybe"],
       ["users", 4, "expected 11 fields, found 5"],
       ["users", 7, "username: is required"],

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { adminJson, fastRetries, resetPrimaryCoordinator, uploadCorpusExports } from "../helpers";
+import { adminJson, fastRetries, patchCutover, postJson, resetPrimaryCoordinator, uploadCorpusExports } from "../helpers";
 import { getRun, runAction, startRun, waitForRun } from "./run-helpers";
 
 beforeEach(resetPrimaryCoordinator);
@@ -17,8 +17,14 @@ describe("a cutover run's operator controls", () => {
     expect(await startRun({ ...plan("x"), timeouts: { copy: 0 } })).toMatchObject({ status: 400, body: { field: "timeouts.copy" } });
     expect(await startRun({ ...plan("x"), surprise: 1 })).toMatchObject({ status: 400, body: { field: "surprise" } });
     expect(await runAction("explode")).toMatchObject({ status: 400, body: { field: "action" } });
+    expect(await startRun({ ...plan("x"), watchSeconds: 3_600, timeouts: { watch: 600 } })).toMatchObject({ status: 400, body: { field: "watchSeconds" } });
+    expect(await startRun({ ...plan("x"), canary: { steps: [10, 20], holdSeconds: 600 }, timeouts: { canary: 1_000 } })).toMatchObject({ status: 400, body: { field: "canary.holdSeconds" } });
 
     await uploadCorpusExports("run-controls-bad");
+    // A run starts with users served: not in maintenance.
+    await patchCutover({ maintenance: { enabled: true } });
+    expect(await startRun(plan("run-controls-bad"))).toMatchObject({ status: 409, body: { field: "phase" } });
+    await patchCutover({ maintenance: { enabled: false } });
     expect((await startRun(plan("run-controls-bad"))).status).toBe(201);
     expect(await startRun(plan("run-controls-bad"))).toMatchObject({ status: 409 });
     expect(await runAction("skip", { stage: "copy" })).toMatchObject({ status: 400, body: { field: "reason" } });
@@ -65,4 +71,35 @@ describe("a cutover run's operator controls", () => {
     expect((await adminJson("/admin/cutover")).body).toMatchObject({ phase: "rolled_back", maintenance: { enabled: false } });
     expect(await runAction("resume")).toMatchObject({ status: 409 });
   }, 90_000);
+
+  it("a stage that times out pauses the run; resuming gives it its whole timeout again", async () => {
+    await uploadCorpusExports("run-timeout");
+    // No traffic reaches the new app: the canary cannot get a verdict and times out after 3 s.
+    expect((await startRun({ ...plan("run-timeout"), jobSettings: fastRetries, canary: { steps: [10], holdSeconds: 1 }, timeouts: { canary: 3 } })).status).toBe(201);
+    const paused = await waitForRun((r) => r.state === "paused");
+    expect(paused).toMatchObject({ stage: "canary", attention: expect.stringMatching(/^canary: timed out after 3 s waiting for step 1\/1/) });
+    expect(paused.gate.plan).toMatchObject({ held: true });
+    const failure = await env.DB.prepare(`SELECT details FROM audit_logs WHERE action = 'cutover.run.pause' ORDER BY rowid DESC LIMIT 1`).first<{ details: string }>();
+    expect(JSON.parse(failure!.details)).toMatchObject({ stage: "canary", failure: true });
+
+    const resumedAt = Date.now();
+    expect((await runAction("resume")).body).toMatchObject({ state: "running", gate: { plan: { held: false } } });
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await getRun()).body.state).toBe("running");
+    const again = await waitForRun((r) => r.state === "paused");
+    expect(Date.parse(again.updatedAt!) - resumedAt).toBeGreaterThanOrEqual(3_000);
+  }, 60_000);
+
+  it("a rollback by the operator in maintenance ends the run with maintenance off", async () => {
+    await uploadCorpusExports("run-outside");
+    expect((await startRun(plan("run-outside", { jobSettings: fastRetries }))).status).toBe(201);
+    await waitForRun((r) => r.stage === "canary" && r.gate.phase === "canary");
+    await runAction("skip", { stage: "canary", reason: "straight to maintenance" });
+    await waitForRun((r) => r.stage === "final_delta" && r.gate.maintenance);
+
+    expect((await postJson("/admin/cutover/rollback", { reason: "legacy DBA says no" })).status).toBe(200);
+    const ended = await waitForRun((r) => r.state !== "running");
+    expect(ended).toMatchObject({ state: "rolled_back", gate: { phase: "rolled_back", percent: 0, maintenance: false } });
+    expect((await adminJson("/admin/cutover")).body.maintenance.enabled).toBe(false);
+  }, 60_000);
 });

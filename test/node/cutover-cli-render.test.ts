@@ -290,8 +290,52 @@ test("a preflight report: its counts, nonzero refusals and conflicts, the sample
   assert.match(renderPreflight({ exportSet: "x", newSection: { someCount: 3, waitSeconds: 90 }, total: 7 }, NOW, { color: false }), /new section +some count 3 · wait seconds 1m 30s\n {2}total +7/);
 });
 
+/** An export row's text that would clear the screen (ESC [2J), start a C1 CSI sequence and break the line. */
+const HOSTILE = "\u001b[2J\u009b31m\n\tgone\u007f";
+const SHOWN = "\\x1b[2J\\x9b31m\\x0a\\x09gone\\x7f";
+/** C0 (newline included: checked line by line), DEL and C1. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** No raw control character on any line, and the hostile text shown escaped. */
+function assertPrintable(text: string): void {
+  for (const line of text.split("\n")) assert.doesNotMatch(line, CONTROL, `a raw control character in ${JSON.stringify(line)}`);
+  assert.ok(text.includes(SHOWN), `the hostile text is not shown escaped in:\n${text}`);
+}
+
+test("a run view's notes, attention, waiting-for and job error are printed with their control characters escaped", async () => {
+  const hostile = view({
+    state: "paused",
+    attention: `copy: ${HOSTILE}`,
+    waitingFor: HOSTILE,
+    stages: stages({ copy: { state: "failed", startedAt: at("10:00:00"), endedAt: at("10:10:00"), note: HOSTILE } }),
+    job: job({ error: HOSTILE }),
+  });
+  assertPrintable(renderRun(hostile, NOW, { color: false }));
+  assertPrintable(renderRun(hostile, NOW, { color: true }).replace(/\x1b\[\d+m/g, ""));
+  assertPrintable(compactLine(hostile, NOW));
+
+  const written: string[] = [];
+  const failing = new Unreachable(`GET /admin/cutover/run: HTTP 502 ${HOSTILE}`);
+  await watch(scripted([failing, hostile]), view(), { write: (t) => written.push(t), tty: false, color: false }, { intervalMs: 1, json: false, until: (v) => v.state !== "running", signal: new AbortController().signal });
+  assert.equal(written.length, 3, written.join(""));
+  assert.match(written[1]!, /⚠ GET \/admin\/cutover\/run: HTTP 502 /);
+  for (const line of written.slice(1)) assertPrintable(line);
+});
+
+test("a preflight report's problems, sampled paths and keys are printed with their control characters escaped", () => {
+  const report = {
+    exportSet: "2026-11",
+    files: { rows: 2, [`odd${HOSTILE}`]: 1 },
+    problems: [{ table: "files", line: 3, reason: "bad_row", detail: `file_name: ${HOSTILE}` }],
+    sample: { checked: 1, ok: 0, missing: 1, items: [{ fileId: "f", line: 4, path: `/app/media/uploads/${HOSTILE}.csv`, outcome: "missing", status: 404, error: HOSTILE }] },
+    jobWouldFail: { table: "users", error: HOSTILE },
+    truncated: { reason: HOSTILE },
+  };
+  for (const color of [false, true]) assertPrintable(renderPreflight(report, NOW, { color }).replace(/\x1b\[\d+m/g, ""));
+});
+
 test("command lines: what each command reads, and what is refused", () => {
-  const env = { LC_WORKER: "https://cutter.example.com", LC_ADMIN_TOKEN: "secret" };
+  const env = { LC_WORKER: "https://cutter.example.com", ADMIN_TOKEN: "secret" };
   const start = readOptions(["start", "--export-set", "2026-11", "--steps", "5, 25,50", "--hold", "600", "--max-sync-lag", "900", "--detach"], env);
   assert.notEqual(start, "help");
   if (start === "help") return;
@@ -316,12 +360,13 @@ test("command lines: what each command reads, and what is refused", () => {
     [["start", "--plan", "p.json", "--hold", "5"], /--plan and --hold do not go together/],
     [["status", "--interval", "0"], /--interval must be a number of seconds from 0.5 to 3600/],
     [["status", "--worker", "http://cutter.example.com"], /must be an https:\/\/ URL/],
+    [["preflight", "--export-set", "s", "--sample", "201"], /--sample must be a whole number from 0 to 200/],
   ];
   for (const [argv, message] of refused) {
     assert.throws(() => readOptions(argv, env), (e: unknown) => e instanceof UsageError && message.test(e.message), `argv ${JSON.stringify(argv)}`);
   }
   assert.throws(() => readOptions(["status"], {}), /--worker \(or LC_WORKER\) is required/);
-  assert.throws(() => readOptions(["status", "--worker", "https://x.example"], {}), /--token \(or, better, LC_ADMIN_TOKEN\) is required/);
+  assert.throws(() => readOptions(["status", "--worker", "https://x.example"], {}), /--token \(or, better, ADMIN_TOKEN\) is required/);
 });
 
 test("a bad command line exits 2 with the usage, before any request", () => {

@@ -12,8 +12,8 @@ import { STACK_ADMIN_TOKEN, startStack } from "./stack.ts";
 const PORT = 8801;
 const EXPORT_SET = "cli-run";
 const root = new URL("../..", import.meta.url).pathname;
-const { LC_WORKER: _worker, LC_ADMIN_TOKEN: _token, ...baseEnv } = process.env;
-const withToken = { ...baseEnv, LC_ADMIN_TOKEN: STACK_ADMIN_TOKEN };
+const { LC_WORKER: _worker, ADMIN_TOKEN: _token, ...baseEnv } = process.env;
+const withToken = { ...baseEnv, ADMIN_TOKEN: STACK_ADMIN_TOKEN };
 
 interface Run {
   code: number | null;
@@ -63,9 +63,10 @@ test("start, status, pause, resume, a refused skip, abort; a wrong token; an unr
     const preflightJson = await cutover(["preflight", ...w, "--export-set", EXPORT_SET, "--sample", "0", "--json"]);
     assert.equal(preflightJson.code, 0, show(preflightJson));
     assert.equal(JSON.parse(preflightJson.stdout).exportSet, EXPORT_SET);
-    const tooMany = await cutover(["preflight", ...w, "--export-set", EXPORT_SET, "--sample", "5000"]);
-    assert.equal(tooMany.code, 1, show(tooMany));
-    assert.match(tooMany.stderr, /^✖ refused by the Worker \(HTTP 400\): .*at most 200.* \(field: .*sample\)$/m, show(tooMany));
+    // The Worker's bound, refused before anything is sent.
+    const tooMany = await cutover(["preflight", ...w, "--export-set", EXPORT_SET, "--sample", "201"]);
+    assert.equal(tooMany.code, 2, show(tooMany));
+    assert.match(tooMany.stderr, /^✖ --sample must be a whole number from 0 to 200\n\nusage: /, show(tooMany));
 
     // No run yet: the Worker's 404, exit 1.
     const none = await cutover(["status", ...w]);

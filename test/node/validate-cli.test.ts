@@ -13,8 +13,8 @@ import { STACK_ADMIN_TOKEN, startStack } from "./stack.ts";
 
 const PORT = 8800;
 const root = new URL("../..", import.meta.url).pathname;
-/** No token in the environment unless a run passes one. */
-const { ADMIN_TOKEN: _, ...baseEnv } = process.env;
+/** No token or Worker in the environment unless a run passes one. */
+const { ADMIN_TOKEN: _token, LC_WORKER: _worker, ...baseEnv } = process.env;
 
 interface Run {
   code: number | null;
@@ -46,7 +46,9 @@ test("usage errors exit 2 before anything is sent", async () => {
     assert.equal(run.code, 2, `${args.join(" ")}: ${show(run)}`);
     assert.match(run.stderr, /^✖ .*\n\nusage: npm run validate/, show(run));
   }
-  const unreachable = await validate(["--worker", `http://127.0.0.1:${PORT}`, "--token", "t"]);
+  assert.match((await validate(["--token", "t"])).stderr, /^✖ --worker \(or LC_WORKER\) is required\n/);
+  // The Worker from LC_WORKER, as the cutover CLI takes it.
+  const unreachable = await validate(["--token", "t"], { ...baseEnv, LC_WORKER: `http://127.0.0.1:${PORT}` });
   assert.equal(unreachable.code, 2, show(unreachable));
   assert.match(unreachable.stderr, /✖ no report: POST http:\/\/127\.0\.0\.1:8800\/admin\/validate: fetch failed/);
 });
@@ -62,7 +64,7 @@ test("exit 1 with a failing report while nothing is migrated; exit 0 once the co
     assert.match(refused.stderr, /✖ no report: POST .*\/admin\/validate: HTTP 401/);
 
     // Nothing migrated: the canary and the cut pass; the sampled legacy users and files, and the export, do not.
-    const empty = await validate(["--worker", base, "--sample", "2"], { ...baseEnv, ADMIN_TOKEN: STACK_ADMIN_TOKEN });
+    const empty = await validate(["--sample", "2"], { ...baseEnv, LC_WORKER: base, ADMIN_TOKEN: STACK_ADMIN_TOKEN });
     assert.equal(empty.code, 1, show(empty));
     const failing = validationReportSchema.parse(JSON.parse(empty.stdout));
     assert.equal(failing.ok, false);
