@@ -1,99 +1,122 @@
-// Operator dashboard: polls the operator API with the token the operator typed (kept for this tab only).
-const $ = (id) => document.getElementById(id);
-let token = sessionStorage.getItem("adminToken") || "";
+// Operator dashboard: one live page polling the operator API every 2 s with the token the operator typed.
+import { api, currentToken, useToken } from "./api.js";
+import { renderAudit } from "./audit.js";
+import { renderCutover, wireCutover } from "./cutover.js";
+import { $, setText } from "./dom.js";
+import { renderJobs, wireJobs } from "./jobs.js";
+import { renderRun, wireRun } from "./run.js";
+import { onWindowChange, renderTraffic, windowSeconds } from "./traffic.js";
+
+const POLL_MS = 2_000;
+
+let cutover = null;
+
+/** What each poll reads, in the order it is rendered (the charts use the cutover state read just before). */
+const SOURCES = [
+  {
+    read: () => api("/admin/cutover"),
+    render: (state) => {
+      cutover = state;
+      renderCutover(state);
+      renderAudit(state.history);
+    },
+    errorId: "cutoverError",
+  },
+  { read: () => api(`/admin/metrics?window=${windowSeconds()}`), render: (metrics) => renderTraffic(metrics, cutover), errorId: "trafficError" },
+  { read: () => api("/admin/jobs"), render: ({ jobs }) => renderJobs(jobs), errorId: "jobsError" },
+  { read: () => api("/admin/cutover/run").catch(noRun), render: renderRun, errorId: "runError" },
+];
+
+/** GET /admin/cutover/run answers 404 while no run has been started. */
+function noRun(error) {
+  if (error.status === 404) return null;
+  throw error;
+}
+
 let timer = null;
+let polling = false;
+let pollAgain = false;
+let connected = false;
 
-async function api(path, init = {}) {
-  const res = await fetch(path, { ...init, headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...(init.headers || {}) } });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
-  return body;
+function showSectionError(id, error) {
+  const node = $(id);
+  node.hidden = !error;
+  setText(node, error ? `Could not refresh: ${error.message}` : "");
 }
 
-const fmtBytes = (n) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
-const fmtEta = (s) => (s === null ? "—" : s === 0 ? "0 s" : s < 90 ? `${s} s` : `${Math.round(s / 60)} min`);
-
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
-}
-
-function actions(job) {
-  const td = document.createElement("td");
-  const active = ["planning", "copying", "verifying"].includes(job.state);
-  const available = active ? [job.paused ? "resume" : "pause", "cancel"] : job.state === "completed_with_failures" ? ["retry-failed"] : [];
-  for (const action of available) {
-    const button = document.createElement("button");
-    button.textContent = action;
-    button.onclick = () => api(`/admin/jobs/${job.id}/${action}`, { method: "POST", body: "{}" }).then(refresh, show);
-    td.append(button);
+async function poll() {
+  clearTimeout(timer);
+  if (polling) {
+    pollAgain = true;
+    return;
   }
-  return td;
-}
-
-function render(jobs) {
-  const rows = jobs.map((job) => {
-    const tr = document.createElement("tr");
-    tr.className = `state-${job.state}`;
-    const finished = job.items.done + job.items.failed;
-    const pct = job.items.total ? Math.round((100 * finished) / job.items.total) : 0;
-    const progress = document.createElement("td");
-    progress.innerHTML = '<div class="bar"><span></span></div>';
-    progress.querySelector("span").style.width = `${pct}%`;
-    progress.title = `${pct}%`;
-    tr.append(
-      cell(`${job.kind} ${job.id.slice(0, 8)}${job.exportSet ? ` (${job.exportSet})` : ""}`),
-      cell(job.paused ? `${job.state} (paused)` : job.state),
-      progress,
-      cell(`${job.items.done}/${job.items.total}${job.items.failed ? `, ${job.items.failed} failed` : ""}${job.rowErrors ? `, ${job.rowErrors} bad rows` : ""}`, job.items.failed || job.rowErrors ? "failed" : ""),
-      cell(`${fmtBytes(job.bytes.done)} / ${fmtBytes(job.bytes.total)}`),
-      cell(`${job.throughput.filesPerSecond} files/s, ${fmtBytes(job.throughput.bytesPerSecond)}/s`),
-      cell(fmtEta(job.eta)),
-      actions(job),
-    );
-    return tr;
+  polling = true;
+  const results = await Promise.allSettled(SOURCES.map((s) => s.read()));
+  polling = false;
+  if (!connected) return;
+  if (results.some((r) => r.status === "rejected" && r.reason.status === 401)) return disconnect("The token was refused (401): enter it again.");
+  results.forEach((result, i) => {
+    const source = SOURCES[i];
+    let error = result.status === "rejected" ? result.reason : null;
+    // One section failing to draw must not stop the others, nor the polling.
+    if (result.status === "fulfilled") {
+      try {
+        source.render(result.value);
+      } catch (e) {
+        error = e;
+      }
+    }
+    showSectionError(source.errorId, error);
   });
-  $("jobs").replaceChildren(...(rows.length ? rows : [Object.assign(document.createElement("tr"), { innerHTML: '<td colspan="8">No jobs yet.</td>' })]));
+  setText($("updated"), `Live: updated ${new Date().toISOString().slice(11, 19)} UTC, every ${POLL_MS / 1000} s`);
+  if (pollAgain) {
+    pollAgain = false;
+    return poll();
+  }
+  timer = setTimeout(poll, POLL_MS);
 }
 
-function show(error) {
-  $("status").textContent = error.message;
+function disconnect(message) {
+  connected = false;
+  clearTimeout(timer);
+  setText($("updated"), "Not connected.");
+  report($("status"), message, true);
 }
 
-async function refresh() {
+function report(node, message, failed = false) {
+  node.classList.toggle("failed", failed);
+  setText(node, message);
+}
+
+/** Runs an operator change; its outcome (or refusal) goes to `status`, then the page refreshes at once. */
+async function run(action, status) {
   try {
-    render((await api("/admin/jobs")).jobs);
-    $("status").textContent = `updated ${new Date().toLocaleTimeString()}`;
+    const message = await action();
+    if (message) report(status, message);
+    poll();
   } catch (error) {
-    show(error);
+    report(status, error.message, true);
   }
 }
 
-$("login").onsubmit = (event) => {
-  event.preventDefault();
-  token = $("token").value;
-  sessionStorage.setItem("adminToken", token);
-  clearInterval(timer);
-  refresh();
-  timer = setInterval(refresh, 2000);
-};
+function connect(token) {
+  useToken(token);
+  connected = true;
+  report($("status"), "");
+  poll();
+}
 
-$("start").onsubmit = async (event) => {
-  event.preventDefault();
-  const body = { kind: $("kind").value };
-  if ($("exportSet").value) body.exportSet = $("exportSet").value;
-  try {
-    const job = await api("/admin/jobs", { method: "POST", body: JSON.stringify(body) });
-    $("startResult").textContent = `started ${job.id}`;
-    refresh();
-  } catch (error) {
-    $("startResult").textContent = error.message;
-  }
-};
+wireCutover({ run });
+wireJobs({ run });
+wireRun({ run });
+onWindowChange(poll);
 
-if (token) {
-  $("token").value = token;
-  $("login").requestSubmit();
+$("login").addEventListener("submit", (event) => {
+  event.preventDefault();
+  connect($("token").value);
+});
+
+if (currentToken()) {
+  $("token").value = currentToken();
+  connect(currentToken());
 }

@@ -47,7 +47,7 @@ function dryRun(env: string): void {
     console.log(`bundle: ${files.length} file(s), ${(total / 1024).toFixed(1)} KiB (${files.map((f) => f.name).join(", ")})`);
     console.log(`a deploy would: check the secrets ${REQUIRED_SECRETS.join(", ")} (required) and ${CANARY_SECRETS.join(", ")} (for the canary) exist in ${env};`);
     console.log(`  apply the D1 migrations not yet applied remotely, of: ${migrations().join(", ")};`);
-    console.log(`  deploy this bundle to ${env} and print its version.`);
+    console.log(`  deploy this bundle with the web app's assets (web/dist) to ${env} and print its version.`);
     console.log(`summary: dry run of ${env} succeeded; nothing was changed`);
   } finally {
     rmSync(outdir, { recursive: true, force: true });
@@ -78,6 +78,9 @@ function main(): void {
   }
   const env = values.env;
   if (!env || !(ENVIRONMENTS as readonly string[]).includes(env)) fail(`--env must be one of ${ENVIRONMENTS.join(", ")}\n${USAGE}`, 2);
+  // The web app's assets ship with the code that serves them: built fresh for every deploy.
+  const built = spawnSync(process.execPath, [join(root, "scripts/build-web.ts")], { cwd: root, stdio: "inherit" });
+  if (built.status !== 0) fail("the web app did not build; nothing was deployed");
   if (values["dry-run"]) dryRun(env);
   else deploy(env);
 }

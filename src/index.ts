@@ -16,7 +16,7 @@ async function ownRoute(request: Request, env: Env, ctx: ExecutionContext): Prom
   const { pathname } = new URL(request.url);
   if (pathname === "/health") return health(env, ctx);
   if (pathname === "/admin" || pathname.startsWith("/admin/")) return adminRouter.fetch(request, env, ctx);
-  return dashboard(pathname);
+  return dashboard(request, pathname);
 }
 
 export default {

@@ -17,3 +17,6 @@ declare module "vitest" {
     decoyOrigin: string;
   }
 }
+
+/** The page the fixture legacy origin plays legacy's front end with (test/legacy-origin/server.ts). */
+export const LEGACY_PAGE = "<!doctype html><title>List Cutter (legacy)</title><h1>List Cutter</h1>";

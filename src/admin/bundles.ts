@@ -8,6 +8,7 @@ import { unwrap } from "../lib/outcome";
 import { holdsPart, MANIFEST_NAME } from "../sync/reverse-bundle";
 import { bundlePrefix, PART_NAME } from "../sync/reverse-bundle-format";
 import { operator } from "./auth";
+import { jobParams } from "./jobs";
 
 /**
  * The reverse-sync bundle of a completed reverse job, for `npm run reverse-sync`: the manifest, its
@@ -17,8 +18,9 @@ import { operator } from "./auth";
  * A listed file whose R2 object is gone since (deleted on the new app) is a 410.
  */
 
-const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
-const appliedBody = z.object({ toSeq: z.number().int("must be an integer").min(0, "must be 0 or more").max(Number.MAX_SAFE_INTEGER) }).strict();
+export const partParams = jobParams.extend({ part: z.string() });
+export const fileParams = jobParams.extend({ fileId: z.string() });
+export const appliedBody = z.object({ toSeq: z.number().int("must be an integer").min(0, "must be 0 or more").max(Number.MAX_SAFE_INTEGER) }).strict();
 
 /** GET /admin/jobs/:id/bundle — the manifest. */
 export async function getBundle(request: IRequest, env: Env): Promise<Response> {
@@ -31,8 +33,7 @@ export async function getBundle(request: IRequest, env: Env): Promise<Response> 
 
 /** GET /admin/jobs/:id/bundle/:part — one CSV part. */
 export async function getBundlePart(request: IRequest, env: Env): Promise<Response> {
-  const { id } = parseWith(jobParams, request.params, "path");
-  const part = String(request.params.part ?? "");
+  const { id, part } = parseWith(partParams, request.params, "path");
   if (!PART_NAME.test(part)) return errorResponse(404, "no such part", "part");
   const bundle = unwrap(await coordinator(env).reverseBundle(id));
   if (!holdsPart(bundle.parts, part)) return errorResponse(404, `the bundle of job ${id} has no part ${part}`, "part");
@@ -43,8 +44,7 @@ export async function getBundlePart(request: IRequest, env: Env): Promise<Respon
 
 /** GET /admin/jobs/:id/files/:fileId — the bytes of a file the bundle lists. */
 export async function getBundleFile(request: IRequest, env: Env): Promise<Response> {
-  const { id } = parseWith(jobParams, request.params, "path");
-  const fileId = String(request.params.fileId ?? "");
+  const { id, fileId } = parseWith(fileParams, request.params, "path");
   if (!isUuid(fileId)) return errorResponse(404, "no such file", "fileId");
   const file = unwrap(await coordinator(env).reverseFile(id, fileId.toLowerCase()));
   const object = await env.FILES.get(file.r2Key);

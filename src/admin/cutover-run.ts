@@ -20,11 +20,14 @@ export async function getRun(_request: IRequest, env: Env): Promise<Response> {
   return jsonResponse(value);
 }
 
-const actionParams = z.object({ action: z.enum(["pause", "resume", "skip", "abort"]) });
+export const runActionParams = z.object({ action: z.enum(["pause", "resume", "skip", "abort"]) });
+
+/** The body of a control call: runControlSchema without `action`, which the path gives. */
+export const runControlBody = z.union(runControlSchema.options.map((option: z.ZodObject) => option.omit({ action: true })));
 
 /** POST /admin/cutover/run/pause|resume|skip|abort — skip needs {stage, reason}; pause and abort take an optional {reason}. */
 export async function controlRun(request: IRequest, env: Env): Promise<Response> {
-  const { action } = parseWith(actionParams, request.params, "path");
+  const { action } = parseWith(runActionParams, request.params, "path");
   const input = await readJsonObject(request, runControlSchema, { action });
   return jsonResponse(unwrap(await coordinator(env).controlRun(input, operator(request))));
 }

@@ -7,11 +7,20 @@ import { cacheTtlMs } from "../cutover/state-cache";
 import { cutoverPatchSchema } from "../cutover/patch-schema";
 import type { CutoverState } from "../cutover/state";
 import { jsonResponse, parseWith, readJson, readJsonObject } from "../lib/http";
+import { OPENMETRICS_CONTENT_TYPE } from "../lib/openmetrics";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
+import { PROMETHEUS_JOB_LIMIT, prometheusText } from "./prometheus";
 
-const rollbackBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
-const metricsQuery = z.object({ window: z.coerce.number().int().min(10).max(3600).optional() }).strict();
+export const rollbackBody = z.object({ reason: z.string().min(1).max(500).optional() }).strict();
+export const metricsQuery = z
+  .object({
+    /** prometheus: OpenMetrics text (prometheus.ts). */
+    format: z.enum(["json", "prometheus"]).default("json"),
+    /** Seconds; default: the cutover thresholds' windowSeconds. */
+    window: z.coerce.number().int().min(10).max(3600).optional(),
+  })
+  .strict();
 
 export async function getCutover(_request: IRequest, env: Env): Promise<Response> {
   const stub = coordinator(env);
@@ -41,10 +50,15 @@ export async function rollbackCutover(request: IRequest, env: Env): Promise<Resp
 }
 
 export async function getMetrics(request: IRequest, env: Env): Promise<Response> {
-  const { window } = parseWith(metricsQuery, request.query, "query");
+  const { format, window } = parseWith(metricsQuery, request.query, "query");
   const stub = coordinator(env);
   const state = await stub.getCutover();
   const windowSeconds = window ?? state.thresholds.windowSeconds;
+  if (format === "prometheus") {
+    const [backends, stateReads, sync, jobs] = await Promise.all([stub.metricsTotals(windowSeconds), stub.stateReads(), stub.syncStatus(), stub.listJobs(PROMETHEUS_JOB_LIMIT)]);
+    const text = prometheusText({ windowSeconds, backends, stateReads, sync, cutover: state, jobs });
+    return new Response(text, { headers: { "content-type": OPENMETRICS_CONTENT_TYPE, "cache-control": "no-store" } });
+  }
   const [backends, stateReads, sync] = await Promise.all([stub.metrics(windowSeconds), stub.stateReads(), stub.syncStatus()]);
   return jsonResponse({ windowSeconds, backends, stateReads, sync });
 }

@@ -14,7 +14,8 @@ import { operator } from "./auth";
 const HEADER_LIMIT_BYTES = 1024 * 1024;
 const MAX_EXPORT_BYTES = 4 * 1024 ** 3;
 
-const exportParams = z.object({ set: exportSetName, table: z.enum(EXPORT_TABLES) });
+export const exportSetParams = z.object({ set: exportSetName });
+export const exportParams = exportSetParams.extend({ table: z.enum(EXPORT_TABLES) });
 
 /** PUT /admin/exports/:set/:table — streams one export CSV into R2, refusing a bad header. */
 export async function putExport(request: IRequest, env: Env): Promise<Response> {
@@ -45,7 +46,7 @@ export async function putExport(request: IRequest, env: Env): Promise<Response> 
 
 /** GET /admin/exports/:set — what has been uploaded to a set. */
 export async function getExportSet(request: IRequest, env: Env): Promise<Response> {
-  const { set } = parseWith(z.object({ set: exportSetName }), request.params, "path");
+  const { set } = parseWith(exportSetParams, request.params, "path");
   const tables = [];
   for (const table of EXPORT_TABLES) {
     const head = await env.FILES.head(exportObjectKey(set, table));

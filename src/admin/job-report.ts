@@ -6,7 +6,7 @@ import { parseWith } from "../lib/http";
 import { jobParams } from "./jobs";
 import { reportResponse } from "./report-stream";
 
-const reportQuery = z
+export const reportQuery = z
   .object({
     variant: z.enum(["full", "errors"]).default("full"),
     /** Without it: CSV if the client accepts text/csv, else JSON. */

@@ -10,8 +10,8 @@ import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
 
 export const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
-const actionParams = jobParams.extend({ action: z.enum(["pause", "resume", "cancel", "retry-failed"]) });
-const pageQuery = z.object({
+export const jobActionParams = jobParams.extend({ action: z.enum(["pause", "resume", "cancel", "retry-failed"]) });
+export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
   offset: z.coerce.number().int().min(0).default(0),
 });
@@ -32,7 +32,7 @@ export async function getJob(request: IRequest, env: Env): Promise<Response> {
 }
 
 export async function controlJob(request: IRequest, env: Env): Promise<Response> {
-  const { id, action } = parseWith(actionParams, request.params, "path");
+  const { id, action } = parseWith(jobActionParams, request.params, "path");
   return jsonResponse(unwrap(await coordinator(env).control(id, action as JobAction, operator(request))));
 }
 
@@ -47,7 +47,7 @@ export async function jobFailures(request: IRequest, env: Env): Promise<Response
   return jsonResponse({ id, failures, limit, offset });
 }
 
-const conflictParams = z.object({ id: z.coerce.number().int().positive("must be a conflict id").max(Number.MAX_SAFE_INTEGER) });
+export const conflictParams = z.object({ id: z.coerce.number().int().positive("must be a conflict id").max(Number.MAX_SAFE_INTEGER) });
 
 /** GET /admin/conflicts?state=open|resolved&limit=&offset= */
 export async function listConflicts(request: IRequest, env: Env): Promise<Response> {

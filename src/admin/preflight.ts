@@ -6,7 +6,7 @@ import { jsonResponse, readJson } from "../lib/http";
 import { MAX_PREFLIGHT_SAMPLE } from "../preflight/limits";
 import { runPreflight } from "../preflight/run";
 
-const preflightBody = z
+export const preflightBody = z
   .object({
     exportSet: exportSetName,
     sample: z.number().int("must be an integer").min(0, "must be 0 or more").max(MAX_PREFLIGHT_SAMPLE, `at most ${MAX_PREFLIGHT_SAMPLE}`).default(20),

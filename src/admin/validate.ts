@@ -8,7 +8,7 @@ import { DEFAULT_SAMPLE, MAX_SAMPLE } from "../validation/report";
 import { runValidation } from "../validation/suite";
 import { operator } from "./auth";
 
-const validateBody = z
+export const validateBody = z
   .object({
     sample: z.number().int("must be a whole number").min(1, "must be at least 1").max(MAX_SAMPLE, `must be at most ${MAX_SAMPLE}`).default(DEFAULT_SAMPLE),
     exportSet: exportSetName.optional(),

@@ -5,6 +5,7 @@ import { CsvRecordTooLargeError } from "../lib/csv";
 import { HttpError, jsonResponse } from "../lib/http";
 import { currentUser, login, logout, refresh, register } from "./accounts";
 import { FieldErrors } from "./contract";
+import { isPagePath, page } from "./pages";
 import { csvCutter, exportCsv } from "./cut";
 import { deleteFile, download, fetchSavedFile, listSavedFiles, saveGeneratedFile, updateTags, upload } from "./files";
 import { createFilter, deleteFilter, getFilter, listFilters, updateFilter } from "./saved-filters";
@@ -44,8 +45,9 @@ export async function app(request: Request, env: Env, ctx: ExecutionContext): Pr
     console.error(`the new app is misconfigured: ${blocking.join("; ")}`);
     return jsonResponse({ detail: "The service is misconfigured and cannot serve this request. Please try again later." }, 503, { "retry-after": "300" });
   }
+  const { pathname } = new URL(request.url);
+  if (isPagePath(pathname)) return page(request, env);
   try {
-    // Paths outside /api/ match no route of this router: they are a 404 too, never undefined.
     return (await router.fetch(request, env, ctx)) ?? jsonResponse({ detail: "Not found." }, 404);
   } catch (e) {
     if (e instanceof FieldErrors) return jsonResponse(e.errors, 400);

@@ -181,6 +181,11 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return this.#cutover.metricsReport(windowSeconds, Date.now());
   }
 
+  /** The sums behind metrics(), latency histograms included (the Prometheus form of /admin/metrics). */
+  async metricsTotals(windowSeconds: number) {
+    return this.#cutover.metricsTotals(windowSeconds, Date.now());
+  }
+
   // ── cutover run ────────────────────────────────────────────────────────────────────────────
 
   /** Starts a cutover run (cutover-run.ts): the export set must be uploaded, no job active, the cutover on legacy. */

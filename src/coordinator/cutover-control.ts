@@ -1,10 +1,10 @@
-import { BACKENDS, type Backend, type BackendSample, type BackendSummary } from "../cutover/metrics-model";
+import { BACKENDS, type Backend, type BackendSample, type BackendSummary, type BackendTotals } from "../cutover/metrics-model";
 import type { CutoverPatch } from "../cutover/patch-schema";
 import { ANALYSED_PHASES, applyPatch, INITIAL_CUTOVER, rolledBack, type CutoverState } from "../cutover/state";
 import { refuse, type Outcome } from "../lib/outcome";
 import { judge, type Verdict } from "./analysis";
 import type { AuditOutbox } from "./audit-outbox";
-import { RequestMetrics } from "./request-metrics";
+import { RequestMetrics, summarize } from "./request-metrics";
 
 /** What the cutover needs to know about syncs between the two sides. */
 export interface SyncFacts {
@@ -85,8 +85,14 @@ export class CutoverControl {
 
   /** Each backend's totals over the last `windowSeconds`, whatever the state version. */
   metricsReport(windowSeconds: number, now: number): Record<Backend, BackendSummary> {
+    const totals = this.metricsTotals(windowSeconds, now);
+    return Object.fromEntries(BACKENDS.map((b) => [b, summarize(totals[b])])) as Record<Backend, BackendSummary>;
+  }
+
+  /** The sums behind metricsReport, latency histograms included. */
+  metricsTotals(windowSeconds: number, now: number): Record<Backend, BackendTotals> {
     const since = now - windowSeconds * 1000;
-    return Object.fromEntries(BACKENDS.map((b) => [b, this.#metrics.summary(b, since)])) as Record<Backend, BackendSummary>;
+    return Object.fromEntries(BACKENDS.map((b) => [b, this.#metrics.totals(b, since)])) as Record<Backend, BackendTotals>;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { emptyHistogram, HISTOGRAM_SIZE, mergeInto, quantileMs } from "../cutover/histogram";
-import type { Backend, BackendSample, BackendSummary } from "../cutover/metrics-model";
+import type { Backend, BackendSample, BackendSummary, BackendTotals } from "../cutover/metrics-model";
 
 /** Metrics are kept in windows of this size, for this long. */
 const WINDOW_MS = 1_000;
@@ -39,6 +39,11 @@ export class RequestMetrics {
 
   /** Totals for `backend` over the windows from `since`, for requests served under `version` if given. */
   summary(backend: Backend, since: number, version?: number): BackendSummary {
+    return summarize(this.totals(backend, since, version));
+  }
+
+  /** The sums behind summary(), with the latency histogram itself. */
+  totals(backend: Backend, since: number, version?: number): BackendTotals {
     const rows = this.sql
       .exec<{ requests: number; errors: number; histogram: string; flushes: number }>(
         `SELECT requests, errors, histogram, flushes FROM request_metrics
@@ -48,16 +53,17 @@ export class RequestMetrics {
         version ?? null,
       )
       .toArray();
-    const histogram = emptyHistogram();
-    let requests = 0;
-    let errors = 0;
-    let flushes = 0;
+    const totals: BackendTotals = { requests: 0, errors: 0, flushes: 0, histogram: emptyHistogram() };
     for (const row of rows) {
-      requests += row.requests;
-      errors += row.errors;
-      flushes += row.flushes;
-      mergeInto(histogram, JSON.parse(row.histogram) as number[]);
+      totals.requests += row.requests;
+      totals.errors += row.errors;
+      totals.flushes += row.flushes;
+      mergeInto(totals.histogram, JSON.parse(row.histogram) as number[]);
     }
-    return { requests, errors, errorRate: requests ? errors / requests : 0, p50Ms: quantileMs(histogram, 0.5), p95Ms: quantileMs(histogram, 0.95), flushes };
+    return totals;
   }
+}
+
+export function summarize({ requests, errors, flushes, histogram }: BackendTotals): BackendSummary {
+  return { requests, errors, errorRate: requests ? errors / requests : 0, p50Ms: quantileMs(histogram, 0.5), p95Ms: quantileMs(histogram, 0.95), flushes };
 }

@@ -12,6 +12,15 @@ export interface BackendSample {
   histogram: number[];
 }
 
+/** A backend's sums over a window, as the coordinator stores them: what a BackendSummary is computed from. */
+export interface BackendTotals {
+  requests: number;
+  errors: number;
+  flushes: number;
+  /** Counts per LATENCY_BOUNDS_MS bucket (not cumulative). */
+  histogram: number[];
+}
+
 export interface BackendSummary {
   requests: number;
   errors: number;

@@ -16,7 +16,7 @@ async function healthyTraffic(count: number): Promise<void> {
   const gate = new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(25, 60_000), new UserDirectory(env.DB), async () => new Response("ok"));
   for (let i = 0; i < count; i++) {
     const ctx = createExecutionContext();
-    await (await gate.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": `203.0.113.${(i % 25) + 1}` } }), env, ctx)).arrayBuffer();
+    await (await gate.handle(new Request("https://list-cutter.test/api/x/", { headers: { "cf-connecting-ip": `203.0.113.${(i % 25) + 1}` } }), env, ctx)).arrayBuffer();
     await waitOnExecutionContext(ctx);
   }
 }

@@ -73,7 +73,7 @@ describe("analysis and automatic rollback", () => {
     const forced = async (n: number) => {
       for (let i = 0; i < n; i++) {
         const ctx = createExecutionContext();
-        await (await healthy.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": clients[i % clients.length]! } }), env, ctx)).arrayBuffer();
+        await (await healthy.handle(new Request("https://list-cutter.test/api/x/", { headers: { "cf-connecting-ip": clients[i % clients.length]! } }), env, ctx)).arrayBuffer();
         await waitOnExecutionContext(ctx);
       }
     };
@@ -87,10 +87,10 @@ describe("analysis and automatic rollback", () => {
     expect((await adminJson("/admin/cutover")).body).toMatchObject({ phase: "cutover", percent: 100, plan: { index: 2 } });
 
     const failing = gateWithApp(500);
-    await failing.handle(new Request("https://list-cutter.test/x"), env, createExecutionContext());
+    await failing.handle(new Request("https://list-cutter.test/api/x/"), env, createExecutionContext());
     for (let i = 0; i < 25; i++) {
       const ctx = createExecutionContext();
-      await (await failing.handle(new Request("https://list-cutter.test/x", { headers: { "cf-connecting-ip": clients[i % clients.length]! } }), env, ctx)).arrayBuffer();
+      await (await failing.handle(new Request("https://list-cutter.test/api/x/", { headers: { "cf-connecting-ip": clients[i % clients.length]! } }), env, ctx)).arrayBuffer();
       await waitOnExecutionContext(ctx);
     }
     const after = (await adminJson("/admin/cutover")).body;

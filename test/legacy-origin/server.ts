@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { createReadStream, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join, normalize } from "node:path";
-import { TEST_LEGACY_JWT_SECRET } from "../config.ts";
+import { LEGACY_PAGE, TEST_LEGACY_JWT_SECRET } from "../config.ts";
 import { createAccounts } from "./accounts.ts";
 import type { Corpus, CorpusFile } from "./corpus.ts";
 import { exportCsv } from "./corpus.ts";
@@ -116,6 +116,11 @@ export async function startLegacyOrigin(corpus: Corpus, diskRoot: string, port =
       if (url.pathname === "/__stats" && req.method === "DELETE") {
         stats = { requests: 0, inFlight: stats.inFlight, maxInFlight: stats.inFlight, byPath: {}, accounts: {} };
         return json(res, stats);
+      }
+      // Legacy's own pages (its front end): any other page path a browser may ask for.
+      if (req.method === "GET" && !url.pathname.startsWith("/__")) {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        return res.end(LEGACY_PAGE);
       }
       json(res, { error: "not found" }, 404);
     } catch (e) {

@@ -1,0 +1,136 @@
+// A job's failures (GET /admin/jobs/:id/failures): bad export rows, failed items and conflicts.
+import { api, apiCsv } from "./api.js";
+import { el, isEnabled, setEnabled, setText } from "./dom.js";
+import { fmtCount } from "./format.js";
+
+const PAGE_SIZE = 25;
+/** The API pages failures but cannot filter them by reason: the panel loads up to this many and filters those. */
+const LOADED_MAX = 5_000;
+/** The API's largest page, for the CSV. */
+const CSV_PAGE = 10_000;
+
+export const failureCount = (job) => job.items.failed + job.rowErrors + job.conflicts.total;
+
+function where(f) {
+  if (f.kind === "row") return `${f.table} line ${f.line}`;
+  if (f.kind === "conflict") return `conflict #${f.conflictId}`;
+  return f.fileId ?? "";
+}
+
+const HEADINGS = ["Kind", "Reason", "Legacy path", "Where", "Detail", "Attempts"];
+
+function failureRow(f) {
+  const cells = [f.kind, f.reason, f.source ?? "", where(f), f.detail ?? "", String(f.attempts)];
+  return el("tr", {}, ...cells.map((text, i) => el("td", { "data-label": HEADINGS[i] }, text)));
+}
+
+/** Every page of the CSV, one header: the file the API would give if it had no page limit. */
+async function allFailuresCsv(jobId) {
+  const parts = [];
+  for (let offset = 0; ; offset += CSV_PAGE) {
+    const text = await apiCsv(`/admin/jobs/${jobId}/failures?limit=${CSV_PAGE}&offset=${offset}`);
+    const rows = text.slice(text.indexOf("\n") + 1);
+    if (offset === 0) parts.push(text);
+    else if (rows) parts.push(rows);
+    if (!rows) return parts;
+  }
+}
+
+/** Downloads through a Blob URL: the request needs the token, so a plain link could not carry it. */
+function saveFile(parts, name) {
+  const url = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+export function failuresPanel(jobId) {
+  let failures = [];
+  let page = 0;
+  let loadedAt = -1;
+  let count = 0;
+  let loading = false;
+
+  const turn = (to) => {
+    page = to;
+    draw();
+  };
+  const summary = el("summary");
+  const reason = el("select", { onchange: () => turn(0) }, el("option", { value: "" }, "all reasons"));
+  const prev = el("button", { type: "button", onclick: () => isEnabled(prev) && turn(page - 1) }, "Previous page");
+  const next = el("button", { type: "button", onclick: () => isEnabled(next) && turn(page + 1) }, "Next page");
+  const position = el("span", { className: "position" });
+  const status = el("span", { role: "status", className: "result" });
+  const csv = el("button", { type: "button", onclick: () => download() }, "Download CSV");
+  const note = el("p", { className: "note" });
+  const rows = el("tbody");
+  const table = el("table", { className: "stacked" }, el("thead", {}, el("tr", {}, ...HEADINGS.map((h) => el("th", { scope: "col" }, h)))), rows);
+  const node = el(
+    "details",
+    { className: "failures", ontoggle: () => node.open && load() },
+    summary,
+    el("div", { className: "toolbar" }, el("label", {}, "Reason ", reason), prev, position, next, csv, status),
+    note,
+    el("div", { className: "scroll" }, table),
+  );
+
+  async function load() {
+    if (loading) return;
+    loading = true;
+    try {
+      const wanted = count;
+      failures = (await api(`/admin/jobs/${jobId}/failures?limit=${LOADED_MAX}`)).failures;
+      loadedAt = wanted;
+      setReasons([...new Set(failures.map((f) => f.reason))].sort());
+      draw();
+    } catch (error) {
+      setText(status, `Could not load the failures: ${error.message}`);
+    } finally {
+      loading = false;
+    }
+  }
+
+  function setReasons(reasons) {
+    const chosen = reason.value;
+    const now = [...reason.options].slice(1).map((o) => o.value);
+    if (now.join() === reasons.join()) return;
+    reason.replaceChildren(el("option", { value: "" }, "all reasons"), ...reasons.map((r) => el("option", { value: r }, r)));
+    reason.value = reasons.includes(chosen) ? chosen : "";
+  }
+
+  function draw() {
+    const shown = reason.value ? failures.filter((f) => f.reason === reason.value) : failures;
+    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
+    page = Math.min(Math.max(0, page), pages - 1);
+    const slice = shown.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
+    rows.replaceChildren(...slice.map(failureRow));
+    setEnabled(prev, page > 0);
+    setEnabled(next, page < pages - 1);
+    const range = shown.length ? `${fmtCount(page * PAGE_SIZE + 1)}–${fmtCount(page * PAGE_SIZE + slice.length)}` : "none";
+    setText(position, `${range} of ${fmtCount(shown.length)}${reason.value ? ` (${reason.value})` : ""}`);
+    const truncated = failures.length >= LOADED_MAX;
+    setText(note, truncated ? `Only the first ${fmtCount(LOADED_MAX)} failures are loaded here, and the reason filter applies to those (the API cannot filter by reason); the CSV has them all.` : "");
+  }
+
+  async function download() {
+    setText(status, "Preparing the CSV…");
+    try {
+      saveFile(await allFailuresCsv(jobId), `job-${jobId}-failures.csv`);
+      setText(status, "CSV downloaded");
+    } catch (error) {
+      setText(status, `CSV failed: ${error.message}`);
+    }
+  }
+
+  return {
+    node,
+    update(job) {
+      count = failureCount(job);
+      setText(summary, `Failures (${fmtCount(count)})`);
+      node.hidden = count === 0;
+      if (node.open && count !== loadedAt) load();
+    },
+  };
+}
