@@ -8,10 +8,9 @@
 // Exit codes: 0 every check passed; 1 a check failed; 2 bad arguments, or the Worker could not be
 // reached or did not answer a report.
 import { writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { DEFAULT_SAMPLE, MAX_SAMPLE, validationReportSchema, type ValidationReport } from "../src/validation/report.ts";
 import { printable, printableDeep } from "./lib/printable.ts";
-import { describeFetchError, endpoint, optionsOrExit, readAtMost, UsageError, workerUrl } from "./lib/worker.ts";
+import { describeFetchError, endpoint, optionsOrExit, parseFlags, readAtMost, UsageError, workerUrl } from "./lib/worker.ts";
 
 const USAGE = `usage: npm run validate -- --worker <URL> [--token <ADMIN_TOKEN>] [--sample N] [--export-set S] [--out <file>] [--timeout <seconds>]
 
@@ -42,25 +41,15 @@ interface Options {
 class NoReport extends Error {}
 
 function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
-  let values;
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        worker: { type: "string" },
-        token: { type: "string" },
-        sample: { type: "string" },
-        "export-set": { type: "string" },
-        out: { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const { values } = parseFlags(argv, {
+    worker: { type: "string" },
+    token: { type: "string" },
+    sample: { type: "string" },
+    "export-set": { type: "string" },
+    out: { type: "string" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  });
   if (values.help) return "help";
   const workerText = (values.worker ?? env.LC_WORKER)?.trim();
   if (!workerText) throw new UsageError("--worker (or LC_WORKER) is required");

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { MAX_PREFLIGHT_SAMPLE } from "../../src/preflight/limits.ts";
-import { UsageError, workerUrl } from "../lib/worker.ts";
+import { parseFlags, UsageError, workerUrl } from "../lib/worker.ts";
 
 export { UsageError };
 
@@ -81,12 +80,7 @@ const isCommand = (name: string): name is Command["name"] => Object.hasOwn(ALLOW
 
 /** Reads the command line (LC_WORKER and ADMIN_TOKEN as fallbacks); throws UsageError. */
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseFlags(argv, OPTIONS, true);
   const values = parsed.values as Partial<Record<Name, string | boolean>>;
   if (values.help) return "help";
   const [name, ...extra] = parsed.positionals;

@@ -1,8 +1,19 @@
 // What every operator script needs to talk to the Worker: its URL checked, bounded answers, and
 // fetch errors said plainly.
 
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+
 /** A command line this script cannot use (exit code 2). */
 export class UsageError extends Error {}
+
+/** The command line parsed strictly against `options`; anything it cannot read is a UsageError. */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(argv: string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals, options });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 

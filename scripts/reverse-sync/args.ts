@@ -1,7 +1,6 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { UsageError, workerUrl } from "../lib/worker.ts";
+import { parseFlags, UsageError, workerUrl } from "../lib/worker.ts";
 
 export { UsageError };
 
@@ -40,28 +39,18 @@ export const DEFAULT_MAX_FILE_BYTES = 1024 ** 3;
 
 /** Reads the command line (and ADMIN_TOKEN / DATABASE_URL as fallbacks); throws UsageError. */
 export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options | "help" {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        worker: { type: "string" },
-        token: { type: "string" },
-        "database-url": { type: "string" },
-        "media-root": { type: "string" },
-        "legacy-media-root": { type: "string" },
-        job: { type: "string" },
-        "dry-run": { type: "boolean", default: false },
-        "max-file-bytes": { type: "string" },
-        timeout: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseFlags(argv, {
+    worker: { type: "string" },
+    token: { type: "string" },
+    "database-url": { type: "string" },
+    "media-root": { type: "string" },
+    "legacy-media-root": { type: "string" },
+    job: { type: "string" },
+    "dry-run": { type: "boolean", default: false },
+    "max-file-bytes": { type: "string" },
+    timeout: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  }).values;
   if (parsed.help) return "help";
 
   const required = (name: string, value: string | undefined): string => {
