@@ -42,7 +42,7 @@ export async function gateDecisionMicros(requests = 200_000): Promise<number> {
       for (let i = 0; i < n; i++) {
         const { who } = await identify(pool[i % pool.length], users, signer);
         const backend = chooseBackend(state, who);
-        metrics.record({ backend, version: state.version, status: 200, ms: 3, ip: who.ip, stickyHash: who.hash, hasBody: false });
+        metrics.record({ backend, version: state.version, status: 200, ms: 3, ip: who.ip, stickyHash: who.hash, hasBody: false, judged: true });
         metrics.takeIfDue();
       }
     };

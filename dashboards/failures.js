@@ -4,8 +4,6 @@ import { el, isEnabled, setEnabled, setText } from "./dom.js";
 import { fmtCount } from "./format.js";
 
 const PAGE_SIZE = 25;
-/** The API pages failures but cannot filter them by reason: the panel loads up to this many and filters those. */
-const LOADED_MAX = 5_000;
 /** The API's largest page, for the CSV. */
 const CSV_PAGE = 10_000;
 
@@ -47,15 +45,15 @@ function saveFile(parts, name) {
 }
 
 export function failuresPanel(jobId) {
-  let failures = [];
   let page = 0;
   let loadedAt = -1;
   let count = 0;
   let loading = false;
+  let again = false;
 
   const turn = (to) => {
     page = to;
-    draw();
+    load();
   };
   const summary = el("summary");
   const reason = el("select", { onchange: () => turn(0) }, el("option", { value: "" }, "all reasons"));
@@ -64,7 +62,6 @@ export function failuresPanel(jobId) {
   const position = el("span", { className: "position" });
   const status = el("span", { role: "status", className: "result" });
   const csv = el("button", { type: "button", onclick: () => download() }, "Download CSV");
-  const note = el("p", { className: "note" });
   const rows = el("tbody");
   const table = el("table", { className: "stacked" }, el("thead", {}, el("tr", {}, ...HEADINGS.map((h) => el("th", { scope: "col" }, h)))), rows);
   const node = el(
@@ -72,46 +69,51 @@ export function failuresPanel(jobId) {
     { className: "failures", ontoggle: () => node.open && load() },
     summary,
     el("div", { className: "toolbar" }, el("label", {}, "Reason ", reason), prev, position, next, csv, status),
-    note,
     el("div", { className: "scroll" }, table),
   );
 
+  /** One page from the API, filtered there; a call made while one is under way runs after it. */
   async function load() {
-    if (loading) return;
+    if (loading) {
+      again = true;
+      return;
+    }
     loading = true;
     try {
       const wanted = count;
-      failures = (await api(`/admin/jobs/${jobId}/failures?limit=${LOADED_MAX}`)).failures;
+      const filter = reason.value ? `&reason=${encodeURIComponent(reason.value)}` : "";
+      const answer = await api(`/admin/jobs/${jobId}/failures?limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}${filter}`);
       loadedAt = wanted;
-      setReasons([...new Set(failures.map((f) => f.reason))].sort());
-      draw();
+      setReasons(answer.byReason);
+      draw(answer);
     } catch (error) {
       setText(status, `Could not load the failures: ${error.message}`);
     } finally {
       loading = false;
     }
+    if (again) {
+      again = false;
+      load();
+    }
   }
 
-  function setReasons(reasons) {
+  function setReasons(byReason) {
+    const reasons = Object.keys(byReason).sort();
     const chosen = reason.value;
-    const now = [...reason.options].slice(1).map((o) => o.value);
-    if (now.join() === reasons.join()) return;
-    reason.replaceChildren(el("option", { value: "" }, "all reasons"), ...reasons.map((r) => el("option", { value: r }, r)));
+    const labels = reasons.map((r) => `${r} (${fmtCount(byReason[r])})`);
+    if ([...reason.options].slice(1).map((o) => o.textContent).join() === labels.join()) return;
+    reason.replaceChildren(el("option", { value: "" }, "all reasons"), ...reasons.map((r, i) => el("option", { value: r }, labels[i])));
     reason.value = reasons.includes(chosen) ? chosen : "";
   }
 
-  function draw() {
-    const shown = reason.value ? failures.filter((f) => f.reason === reason.value) : failures;
-    const pages = Math.max(1, Math.ceil(shown.length / PAGE_SIZE));
-    page = Math.min(Math.max(0, page), pages - 1);
-    const slice = shown.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
-    rows.replaceChildren(...slice.map(failureRow));
+  function draw({ failures, total, reason: filtered }) {
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    if (page > pages - 1) return turn(pages - 1);
+    rows.replaceChildren(...failures.map(failureRow));
     setEnabled(prev, page > 0);
     setEnabled(next, page < pages - 1);
-    const range = shown.length ? `${fmtCount(page * PAGE_SIZE + 1)}–${fmtCount(page * PAGE_SIZE + slice.length)}` : "none";
-    setText(position, `${range} of ${fmtCount(shown.length)}${reason.value ? ` (${reason.value})` : ""}`);
-    const truncated = failures.length >= LOADED_MAX;
-    setText(note, truncated ? `Only the first ${fmtCount(LOADED_MAX)} failures are loaded here, and the reason filter applies to those (the API cannot filter by reason); the CSV has them all.` : "");
+    const range = failures.length ? `${fmtCount(page * PAGE_SIZE + 1)}–${fmtCount(page * PAGE_SIZE + failures.length)}` : "none";
+    setText(position, `${range} of ${fmtCount(total)}${filtered ? ` (${filtered})` : ""}`);
   }
 
   async function download() {

@@ -5,7 +5,7 @@ import { renderCutover, wireCutover } from "./cutover.js";
 import { $, setText } from "./dom.js";
 import { renderJobs, wireJobs } from "./jobs.js";
 import { renderRun, wireRun } from "./run.js";
-import { onWindowChange, renderTraffic, windowSeconds } from "./traffic.js";
+import { onWindowChange, readTraffic, renderTraffic } from "./traffic.js";
 
 const POLL_MS = 2_000;
 
@@ -22,7 +22,7 @@ const SOURCES = [
     },
     errorId: "cutoverError",
   },
-  { read: () => api(`/admin/metrics?window=${windowSeconds()}`), render: (metrics) => renderTraffic(metrics, cutover), errorId: "trafficError" },
+  { read: () => readTraffic(api), render: (traffic) => renderTraffic(traffic, cutover), errorId: "trafficError" },
   { read: () => api("/admin/jobs"), render: ({ jobs }) => renderJobs(jobs), errorId: "jobsError" },
   { read: () => api("/admin/cutover/run").catch(noRun), render: renderRun, errorId: "runError" },
 ];

@@ -55,10 +55,23 @@ export async function getMetrics(request: IRequest, env: Env): Promise<Response>
   const state = await stub.getCutover();
   const windowSeconds = window ?? state.thresholds.windowSeconds;
   if (format === "prometheus") {
-    const [backends, stateReads, sync, jobs] = await Promise.all([stub.metricsTotals(windowSeconds), stub.stateReads(), stub.syncStatus(), stub.listJobs(PROMETHEUS_JOB_LIMIT)]);
-    const text = prometheusText({ windowSeconds, backends, stateReads, sync, cutover: state, jobs });
+    const [backends, counters, stateReads, sync, jobs] = await Promise.all([stub.metricsTotals(windowSeconds), stub.metricsCounters(), stub.stateReads(), stub.syncStatus(), stub.listJobs(PROMETHEUS_JOB_LIMIT)]);
+    const text = prometheusText({ windowSeconds, backends, counters, stateReads, sync, cutover: state, jobs });
     return new Response(text, { headers: { "content-type": OPENMETRICS_CONTENT_TYPE, "cache-control": "no-store" } });
   }
   const [backends, stateReads, sync] = await Promise.all([stub.metrics(windowSeconds), stub.stateReads(), stub.syncStatus()]);
   return jsonResponse({ windowSeconds, backends, stateReads, sync });
+}
+
+export const metricsSeriesQuery = z
+  .object({
+    /** Seconds back from now; at most the hour the 1 s windows are kept. */
+    window: z.coerce.number().int().min(10).max(3600).default(300),
+  })
+  .strict();
+
+/** GET /admin/metrics/series: each backend's judged numbers over the window, oldest first, in steps of whole seconds. */
+export async function getMetricsSeries(request: IRequest, env: Env): Promise<Response> {
+  const { window } = parseWith(metricsSeriesQuery, request.query, "query");
+  return jsonResponse(await coordinator(env).metricsSeries(window));
 }

@@ -16,6 +16,11 @@ export const pageQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+export const failuresQuery = pageQuery.extend({
+  /** Only failures of this reason (a FailureReason, invalid_row, or a conflict's kind). */
+  reason: z.string().regex(/^[a-z_]{1,64}$/, "must be a failure reason such as http_error or invalid_row").optional(),
+});
+
 export async function createJob(request: IRequest, env: Env): Promise<Response> {
   const input = await readJson(request, createJobSchema);
   const job = unwrap(await coordinator(env).createJob(input, operator(request)));
@@ -39,12 +44,12 @@ export async function controlJob(request: IRequest, env: Env): Promise<Response>
 /** GET /admin/jobs/:id/failures — JSON, or CSV with `Accept: text/csv`. */
 export async function jobFailures(request: IRequest, env: Env): Promise<Response> {
   const { id } = parseWith(jobParams, request.params, "path");
-  const { limit, offset } = parseWith(pageQuery, request.query, "query");
-  const failures = unwrap(await coordinator(env).failures(id, limit, offset));
+  const { limit, offset, reason } = parseWith(failuresQuery, request.query, "query");
+  const page = unwrap(await coordinator(env).failures(id, limit, offset, reason ?? null));
   if ((request.headers.get("accept") ?? "").includes("text/csv")) {
-    return new Response(failuresCsv(failures), { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${id}-failures.csv"` } });
+    return new Response(failuresCsv(page.failures), { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${id}-failures.csv"` } });
   }
-  return jsonResponse({ id, failures, limit, offset });
+  return jsonResponse({ id, ...page, reason: reason ?? null, limit, offset });
 }
 
 export const conflictParams = z.object({ id: z.coerce.number().int().positive("must be a conflict id").max(Number.MAX_SAFE_INTEGER) });

@@ -1,15 +1,16 @@
 import type { JobView, SyncStatus } from "../coordinator/model";
 import { ITEM_STATES } from "../coordinator/model";
 import { LATENCY_BOUNDS_MS } from "../cutover/histogram";
-import { BACKENDS, type Backend, type BackendTotals } from "../cutover/metrics-model";
+import { BACKENDS, STATUS_CLASSES, type Backend, type BackendCounters, type BackendTotals } from "../cutover/metrics-model";
 import { PHASES, type CutoverState } from "../cutover/state";
 import { bucketSamples, encodeOpenMetrics, stateSamples, type MetricFamily } from "../lib/openmetrics";
 
 /**
  * GET /admin/metrics?format=prometheus: what the JSON form tells, as OpenMetrics text. The gate's
- * request metrics are stored in 1-second windows and read over a sliding window, so they are gauges
- * over that window (`list_cutter_gate_window_*`), never counters: a scraper must not take their
- * drops for counter resets. The stored metrics have no status classes: requests and 5xx errors.
+ * answers are counters per backend and status class (`list_cutter_gate_requests_total`) with a
+ * cumulative latency histogram; what the rollback analysis judges is stored in 1-second windows and
+ * read over a sliding window, so it is given as gauges over that window (`list_cutter_gate_window_*`),
+ * never counters: a scraper must not take their drops for counter resets.
  */
 
 /** Jobs the job families cover: the newest by creation (the active one, if any, among them). */
@@ -18,6 +19,7 @@ export const PROMETHEUS_JOB_LIMIT = 10;
 export interface MetricsSnapshot {
   windowSeconds: number;
   backends: Record<Backend, BackendTotals>;
+  counters: Record<Backend, BackendCounters>;
   stateReads: number;
   sync: SyncStatus;
   cutover: Pick<CutoverState, "phase" | "percent" | "maintenance" | "version">;
@@ -29,12 +31,29 @@ export function prometheusText(snapshot: MetricsSnapshot): string {
   return encodeOpenMetrics([...gateFamilies(snapshot), ...cutoverFamilies(snapshot), ...jobFamilies(snapshot.jobs)]);
 }
 
-const RECORDED = "2xx, 3xx and 5xx answers of the legacy origin (legacy) or the new app (workers); 4xx and maintenance answers are not recorded, and one client address counts for at most 10 requests a second per isolate";
+const JUDGED = "2xx, 3xx and 5xx answers of the legacy origin (legacy) or the new app (workers); 4xx, the new app's pages and maintenance answers are left out, and one client address counts for at most 10 requests a second per isolate";
 
-function gateFamilies({ windowSeconds, backends, stateReads }: MetricsSnapshot): MetricFamily[] {
+function gateFamilies({ windowSeconds, backends, counters, stateReads }: MetricsSnapshot): MetricFamily[] {
   const perBackend = (value: (totals: BackendTotals) => number) => BACKENDS.map((backend) => ({ labels: { backend }, value: value(backends[backend]) }));
   const over = `over the last ${windowSeconds} s (a sliding window, not a counter)`;
   return [
+    {
+      name: "list_cutter_gate_requests",
+      type: "counter",
+      help: "Answers the gate passed on from the legacy origin (legacy) or the new app (workers), per status class, pages and 4xx included; maintenance answers are not counted",
+      samples: BACKENDS.flatMap((backend) => STATUS_CLASSES.map((status_class) => ({ suffix: "_total", labels: { backend, status_class }, value: counters[backend].answered[status_class] }))),
+    },
+    {
+      name: "list_cutter_gate_latency_seconds",
+      type: "histogram",
+      unit: "seconds",
+      help: "Latency of the requests the rollback analysis judges that carry no body (the new app's API, every legacy answer; not 4xx), cumulative",
+      samples: BACKENDS.flatMap((backend) => {
+        const { histogram, latencySumMs } = counters[backend];
+        const buckets = bucketSamples(LATENCY_BOUNDS_MS.map((ms) => ms / 1000), histogram, { backend });
+        return [...buckets, { suffix: "_count", labels: { backend }, value: buckets.at(-1)!.value }, { suffix: "_sum", labels: { backend }, value: latencySumMs / 1000 }];
+      }),
+    },
     {
       name: "list_cutter_gate_window_seconds",
       type: "gauge",
@@ -42,7 +61,7 @@ function gateFamilies({ windowSeconds, backends, stateReads }: MetricsSnapshot):
       help: "The window the list_cutter_gate_window_* gauges cover: the window query parameter, by default the cutover thresholds' windowSeconds",
       samples: [{ value: windowSeconds }],
     },
-    { name: "list_cutter_gate_window_requests", type: "gauge", help: `Requests the gate recorded ${over}: ${RECORDED}`, samples: perBackend((t) => t.requests) },
+    { name: "list_cutter_gate_window_requests", type: "gauge", help: `Requests the rollback analysis judged ${over}: ${JUDGED}`, samples: perBackend((t) => t.requests) },
     { name: "list_cutter_gate_window_errors", type: "gauge", help: `5xx answers among list_cutter_gate_window_requests, ${over}`, samples: perBackend((t) => t.errors) },
     {
       name: "list_cutter_gate_window_latency_seconds",

@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { errorResponse, jsonResponse } from "../lib/http";
 import { OPENMETRICS_CONTENT_TYPE } from "../lib/openmetrics";
 import { requireAdmin } from "./auth";
-import { getCutover, getMetrics, metricsQuery, patchCutover, rollbackBody, rollbackCutover } from "./cutover";
+import { getCutover, getMetrics, getMetricsSeries, metricsQuery, metricsSeriesQuery, patchCutover, rollbackBody, rollbackCutover } from "./cutover";
 import { controlRun, getRun, runActionParams, runControlBody, startRun } from "./cutover-run";
 import { appliedBody, fileParams, getBundle, getBundleFile, getBundlePart, partParams, postApplied } from "./bundles";
 import { exportParams, exportSetParams, getExportSet, putExport } from "./exports";
@@ -14,7 +14,7 @@ import { jobReport, reportQuery } from "./job-report";
 import { openApiDocument, type AdminRoute } from "./openapi";
 import { preflight, preflightBody } from "./preflight";
 import { postValidate, validateBody } from "./validate";
-import { conflictParams, controlJob, createJob, getConflict, getJob, jobActionParams, jobFailures, jobParams, listConflicts, listJobs, pageQuery, resolveConflict } from "./jobs";
+import { conflictParams, controlJob, createJob, getConflict, getJob, jobActionParams, failuresQuery, jobFailures, jobParams, listConflicts, listJobs, resolveConflict } from "./jobs";
 
 type Args = [Env, ExecutionContext];
 
@@ -31,7 +31,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: "post", path: "/jobs", handler: createJob, summary: "Start a job (full, delta, verify or reverse)", body: { json: createJobSchema }, status: 201 },
   { method: "get", path: "/jobs", handler: listJobs, summary: "The newest jobs" },
   { method: "get", path: "/jobs/:id", handler: getJob, summary: "A job: items, bytes, throughput, eta", params: jobParams },
-  { method: "get", path: "/jobs/:id/failures", handler: jobFailures, summary: "A job's failures (JSON, or CSV with Accept: text/csv)", params: jobParams, query: pageQuery, produces: ["application/json", CSV] },
+  { method: "get", path: "/jobs/:id/failures", handler: jobFailures, summary: "A job's failures, optionally of one reason, with their total and counts per reason (JSON, or CSV with Accept: text/csv)", params: jobParams, query: failuresQuery, produces: ["application/json", CSV] },
   { method: "get", path: "/jobs/:id/report", handler: jobReport, summary: "A job's task report, streamed", params: jobParams, query: reportQuery, produces: ["application/json", CSV] },
   { method: "get", path: "/jobs/:id/bundle", handler: getBundle, summary: "A completed reverse job's bundle manifest", params: jobParams },
   { method: "get", path: "/jobs/:id/bundle/:part", handler: getBundlePart, summary: "A CSV part of a reverse job's bundle", params: partParams, produces: [CSV] },
@@ -50,6 +50,7 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: "post", path: "/cutover/preflight", handler: preflight, summary: "Dry run of a full job on an export set (writes nothing)", body: { json: preflightBody } },
   { method: "post", path: "/validate", handler: postValidate, summary: "Run the validation suite against the new app", body: { json: validateBody, optional: true } },
   { method: "get", path: "/metrics", handler: getMetrics, summary: "Request metrics per backend, sync lag (format=prometheus: OpenMetrics text with cutover and job gauges)", query: metricsQuery, produces: ["application/json", OPENMETRICS_CONTENT_TYPE] },
+  { method: "get", path: "/metrics/series", handler: getMetricsSeries, summary: "Each backend's requests, 5xx and p50/p95 latency over a window, as a series (at most 300 points)", query: metricsSeriesQuery },
   { method: "get", path: "/openapi.json", handler: () => jsonResponse(document()), summary: "This document" },
 ];
 

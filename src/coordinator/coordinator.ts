@@ -22,7 +22,7 @@ import { ExportUploads, RunStore } from "./cutover-runs";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord, type ReverseCounters } from "./jobs";
 import { Ledger } from "./ledger";
-import { jobSettingsSchema, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type Failure, type JobView, type SyncStatus } from "./model";
+import { jobSettingsSchema, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type FailurePage, type JobView, type SyncStatus } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
 import { MAX_REPORT_PAGE, type ReportConflict, type ReportHead, type ReportItem, type ReportPage, type ReportRowError, type RowErrorCursor } from "./report";
 import { emptyReverse } from "./reverse-planner";
@@ -186,6 +186,16 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return this.#cutover.metricsTotals(windowSeconds, Date.now());
   }
 
+  /** What the gates counted per backend and status class since the counters began. */
+  async metricsCounters() {
+    return this.#cutover.metricsCounters();
+  }
+
+  /** The judged numbers over the last `windowSeconds` as a series (the dashboard's charts). */
+  async metricsSeries(windowSeconds: number) {
+    return this.#cutover.metricsSeries(windowSeconds, Date.now());
+  }
+
   // ── cutover run ────────────────────────────────────────────────────────────────────────────
 
   /** Starts a cutover run (cutover-run.ts): the export set must be uploaded, no job active, the cutover on legacy. */
@@ -299,9 +309,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return job ? { ok: true, value: this.#view(job) } : notFound(id);
   }
 
-  async failures(id: string, limit: number, offset: number): Promise<Outcome<Failure[]>> {
-    return this.#jobs.get(id) ? { ok: true, value: this.#ledger.failures(id, limit, offset) } : notFound(id);
+  async failures(id: string, limit: number, offset: number, reason: string | null = null): Promise<Outcome<FailurePage>> {
+    return this.#jobs.get(id) ? { ok: true, value: this.#ledger.failures(id, limit, offset, reason) } : notFound(id);
   }
+
 
   /** A job report's head: the job, and its items per outcome, bad rows and conflicts. */
   async reportSummary(id: string): Promise<Outcome<ReportHead>> {

@@ -1,4 +1,4 @@
-import { BACKENDS, type Backend, type BackendSample, type BackendSummary, type BackendTotals } from "../cutover/metrics-model";
+import { BACKENDS, type Backend, type BackendCounters, type BackendSample, type BackendSummary, type BackendTotals, type MetricsSeries, type SeriesPoint } from "../cutover/metrics-model";
 import type { CutoverPatch } from "../cutover/patch-schema";
 import { ANALYSED_PHASES, applyPatch, INITIAL_CUTOVER, rolledBack, type CutoverState } from "../cutover/state";
 import { refuse, type Outcome } from "../lib/outcome";
@@ -13,6 +13,9 @@ export interface SyncFacts {
   /** The outbox sequence number the reverse syncs applied on legacy so far cover (0 if none). */
   appliedSeq(): number;
 }
+
+/** A series has at most this many points: a longer window has longer steps. */
+export const SERIES_POINTS = 300;
 
 /** How often the alarm re-judges the new backend while the cutover is being watched. */
 export const ANALYSIS_INTERVAL_MS = 5_000;
@@ -93,6 +96,19 @@ export class CutoverControl {
   metricsTotals(windowSeconds: number, now: number): Record<Backend, BackendTotals> {
     const since = now - windowSeconds * 1000;
     return Object.fromEntries(BACKENDS.map((b) => [b, this.#metrics.totals(b, since)])) as Record<Backend, BackendTotals>;
+  }
+
+  /** What the gates counted per backend since the counters began (the OpenMetrics counters). */
+  metricsCounters(): Record<Backend, BackendCounters> {
+    return Object.fromEntries(BACKENDS.map((b) => [b, this.#metrics.counters(b)])) as Record<Backend, BackendCounters>;
+  }
+
+  /** Each backend's judged numbers over the last `windowSeconds`, at most SERIES_POINTS points of whole seconds. */
+  metricsSeries(windowSeconds: number, now: number): MetricsSeries {
+    const stepSeconds = Math.max(1, Math.ceil(windowSeconds / SERIES_POINTS));
+    const points = Math.ceil(windowSeconds / stepSeconds);
+    const backends = Object.fromEntries(BACKENDS.map((b) => [b, this.#metrics.series(b, now, stepSeconds * 1000, points)])) as Record<Backend, SeriesPoint[]>;
+    return { windowSeconds, stepSeconds, backends };
   }
 
   /**

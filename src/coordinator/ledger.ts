@@ -1,6 +1,6 @@
 import type { FailureReason, ItemReport } from "../copy/messages";
 import { TRANSIENT_REASONS } from "../copy/messages";
-import type { Failure, ItemState, JobSettings } from "./model";
+import type { Failure, FailurePage, ItemState, JobSettings } from "./model";
 import { ITEM_STATES } from "./model";
 import { CONFLICT_FAILURES_SQL } from "./conflicts";
 import { pageOf, reportOutcome, type ReportConflict, type ReportItem, type ReportPage, type ReportRowError, type ReportSummary, type RowErrorCursor } from "./report";
@@ -261,22 +261,28 @@ export class Ledger {
   }
 
   /** Bad export rows, then failed items, then the conflicts the job met (conflicts.ts). */
-  failures(jobId: string, limit: number, offset: number): Failure[] {
-    return this.sql
-      .exec<{ kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null }>(
-        `${ROW_FAILURES_SQL}
+  /** A page of a job's failures, of one `reason` if given, with how many there are and per reason. */
+  failures(jobId: string, limit: number, offset: number, reason: string | null = null): FailurePage {
+    const all = `${ROW_FAILURES_SQL}
          UNION ALL
          SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts, NULL
            FROM items WHERE job_id = ?1 AND state = 'failed'
-         UNION ALL ${CONFLICT_FAILURES_SQL}
+         UNION ALL ${CONFLICT_FAILURES_SQL}`;
+    const failures = this.sql
+      .exec<{ kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null }>(
+        `SELECT * FROM (${all}) WHERE ?4 IS NULL OR reason = ?4
          ORDER BY kind DESC, tbl, line, file_id
          LIMIT ?2 OFFSET ?3`,
         jobId,
         limit,
         offset,
+        reason,
       )
       .toArray()
       .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id }));
+    const byReason = Object.fromEntries(this.sql.exec<{ reason: string; n: number }>(`SELECT reason, count(*) AS n FROM (${all}) GROUP BY reason ORDER BY reason`, jobId).toArray().map((r) => [r.reason, r.n]));
+    const total = reason === null ? Object.values(byReason).reduce((a, b) => a + b, 0) : (byReason[reason] ?? 0);
+    return { failures, total, byReason };
   }
 
   // ── job reports: keyset pages, so a page costs the same however far into the job it is ──────

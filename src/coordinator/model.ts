@@ -114,6 +114,15 @@ export interface Failure {
   conflictId: number | null;
 }
 
+/** One page of a job's failures (GET /admin/jobs/:id/failures). */
+export interface FailurePage {
+  failures: Failure[];
+  /** Failures matching the request's reason filter (all of them without one). */
+  total: number;
+  /** Every failure of the job counted per reason, whatever the filter. */
+  byReason: Record<string, number>;
+}
+
 // ── import conflicts ─────────────────────────────────────────────────────────────────────────
 
 export const CONFLICT_FIELDS = ["username", "email", "fields"] as const;

@@ -225,4 +225,22 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       -- While a reason's handler runs: when to run it again if the run is cut short (wakeups.ts).
       ALTER TABLE wakeups ADD COLUMN fallback_at INTEGER;`,
   },
+  {
+    version: 8,
+    description: "request counters per backend and status class, and a cumulative latency histogram (coordinator/request-metrics.ts)",
+    sql: `
+      -- Every answer the gates counted, since this migration: never pruned, only added to.
+      CREATE TABLE IF NOT EXISTS request_totals (
+        backend      TEXT    NOT NULL,
+        status_class TEXT    NOT NULL,   -- 1xx … 5xx
+        answers      INTEGER NOT NULL,
+        PRIMARY KEY (backend, status_class)
+      );
+      -- The judged requests' latencies (those without a body), cumulative: the OpenMetrics histogram.
+      CREATE TABLE IF NOT EXISTS latency_totals (
+        backend   TEXT PRIMARY KEY,
+        histogram TEXT NOT NULL,         -- JSON: counts per LATENCY_BOUNDS_MS bucket
+        sum_ms    REAL NOT NULL
+      );`,
+  },
 ];

@@ -69,7 +69,8 @@ export class Gate {
     }
     const hasBody = request.body !== null && request.headers.get("content-length") !== "0";
     // The analysis judges the new app's API, which users' data goes through: its pages' quick static answers would dilute the error rate and latency.
-    if (backend === "legacy" || !isPagePath(new URL(request.url).pathname)) this.metrics.record({ backend, version: state.version, status: response.status, ms: Date.now() - started, ip: who.ip, stickyHash: who.hash, hasBody });
+    const judged = backend === "legacy" || !isPagePath(new URL(request.url).pathname);
+    this.metrics.record({ backend, version: state.version, status: response.status, ms: Date.now() - started, ip: who.ip, stickyHash: who.hash, hasBody, judged });
     const batch = this.metrics.takeIfDue();
     if (batch) {
       ctx.waitUntil(

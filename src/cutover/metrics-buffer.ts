@@ -1,6 +1,6 @@
 import { clientAddressKey } from "../lib/client-address";
 import { emptyHistogram, latencyBucket, mergeInto } from "./histogram";
-import type { Backend, BackendSample } from "./metrics-model";
+import { statusClassIndex, STATUS_CLASSES, type Backend, type BackendSample } from "./metrics-model";
 
 /** One served request, as the gate saw it. */
 export interface ServedRequest {
@@ -14,6 +14,8 @@ export interface ServedRequest {
   stickyHash: number;
   /** The request carried a body, so its duration depends on how fast the client sent it. */
   hasBody: boolean;
+  /** Whether the rollback analysis may judge it (the new app's pages are counted, not judged). */
+  judged: boolean;
 }
 
 /** Judged requests one client may contribute per second of one isolate's traffic. */
@@ -24,7 +26,8 @@ const PER_CLIENT_PER_SECOND = 10;
  * have accumulated or `maxAgeMs` has passed since the last batch. One coordinator call per batch,
  * never one per request.
  *
- * Only what an anonymous client cannot bend at will is recorded, since these numbers can roll the
+ * Every answer is counted per status class (BackendSample.answered, the operator's counters). Of the
+ * rest, only what an anonymous client cannot bend at will is recorded, since these numbers can roll the
  * cutover back or let a canary plan advance: 4xx answers are left out (cheap to make, they would
  * dilute real 5xx); a request with a body counts for the error rate but not for latency (a slow
  * upload or a deliberately costly login is the client's doing); and no single client contributes
@@ -46,8 +49,11 @@ export class MetricsBuffer {
     this.#perClientSince = this.#since;
   }
 
-  record({ backend, version, status, ms, ip, stickyHash, hasBody }: ServedRequest): void {
-    if (status >= 400 && status < 500) return;
+  record({ backend, version, status, ms, ip, stickyHash, hasBody, judged }: ServedRequest): void {
+    const sample = this.#sample(backend, version);
+    sample.answered![statusClassIndex(status)]!++;
+    this.#pending++;
+    if (!judged || (status >= 400 && status < 500)) return;
     // Weight is capped per client address (which the client cannot choose), not per sticky key (which it can).
     const client = ip ? clientAddressKey(ip) : `bucket:${stickyHash}`;
     const now = this.clock();
@@ -58,11 +64,12 @@ export class MetricsBuffer {
     const seen = this.#perClient.get(client) ?? 0;
     if (seen >= PER_CLIENT_PER_SECOND) return;
     this.#perClient.set(client, seen + 1);
-    const sample = this.#sample(backend, version);
     sample.requests++;
     if (status >= 500) sample.errors++;
-    if (!hasBody) sample.histogram[latencyBucket(ms)]!++;
-    this.#pending++;
+    if (!hasBody) {
+      sample.histogram[latencyBucket(ms)]!++;
+      sample.latencySumMs! += ms;
+    }
   }
 
   /** The batch to send, if one is due; the buffer starts afresh. */
@@ -82,14 +89,16 @@ export class MetricsBuffer {
       into.requests += sample.requests;
       into.errors += sample.errors;
       mergeInto(into.histogram, sample.histogram);
-      this.#pending += sample.requests;
+      into.latencySumMs! += sample.latencySumMs ?? 0;
+      sample.answered?.forEach((n, i) => (into.answered![i]! += n));
+      this.#pending += sample.answered?.reduce((a, b) => a + b, 0) ?? sample.requests;
     }
   }
 
   #sample(backend: Backend, version: number): BackendSample {
     const key = `${backend}@${version}`;
     let sample = this.#samples.get(key);
-    if (!sample) this.#samples.set(key, (sample = { backend, version, requests: 0, errors: 0, histogram: emptyHistogram() }));
+    if (!sample) this.#samples.set(key, (sample = { backend, version, requests: 0, errors: 0, histogram: emptyHistogram(), answered: STATUS_CLASSES.map(() => 0), latencySumMs: 0 }));
     return sample;
   }
 }

@@ -6,7 +6,7 @@
 
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-export type MetricType = "counter" | "gauge" | "gaugehistogram" | "stateset" | "info";
+export type MetricType = "counter" | "gauge" | "histogram" | "gaugehistogram" | "stateset" | "info";
 export type Labels = Readonly<Record<string, string>>;
 
 export interface Sample {

@@ -44,6 +44,8 @@ describe("GET /admin/metrics?format=prometheus", () => {
     const job = await waitForJob(jobId);
     expect(job.state).toBe("completed");
 
+    // The counters only grow, and gates of earlier tests may still flush: compared with a reading taken now.
+    const before = samples((await prometheus()).text);
     // Phase legacy: anonymous requests go to legacy; a user the new app created is served by it.
     const user = await newUser(`om-${crypto.randomUUID().slice(0, 8)}`);
     const [workersOk, legacyOk, legacyErrors] = [7, 9, 3];
@@ -56,8 +58,9 @@ describe("GET /admin/metrics?format=prometheus", () => {
     } finally {
       await clearFaults();
     }
-    // A 4xx is not recorded.
+    // A 4xx is counted, not judged; so is the new app's page.
     await drain(await worker("/media/uploads/no-such-file.csv", from()), 404, "legacy");
+    await drain(await worker("/files", from({ headers: { authorization: `Bearer ${user.access}` } })), 200, "workers");
     // The gate hands its batch over once a second has passed, at its next request (which it counts).
     await new Promise((r) => setTimeout(r, 1_100));
     await drain(await worker("/api/om/flush/", from()), 200, "legacy");
@@ -86,6 +89,18 @@ describe("GET /admin/metrics?format=prometheus", () => {
     expect(legacyBuckets).toEqual([...legacyBuckets].sort((a, b) => a - b));
     expect(text).toContain('list_cutter_gate_window_latency_seconds_bucket{backend="legacy",le="0.005"}');
     expect(text).toContain('list_cutter_gate_window_latency_seconds_bucket{backend="legacy",le="1.0"}');
+
+    // Counters per backend and status class, and the cumulative latency histogram.
+    const grew = (series: string) => s.get(series)! - (before.get(series) ?? 0);
+    const answers = (backend: string, statusClass: string) => grew(`list_cutter_gate_requests_total{backend="${backend}",status_class="${statusClass}"}`);
+    expect(["1xx", "2xx", "3xx", "4xx", "5xx"].map((c) => answers("legacy", c))).toEqual([0, legacyOk + 1, 0, 1, legacyErrors]);
+    expect(["1xx", "2xx", "3xx", "4xx", "5xx"].map((c) => answers("workers", c))).toEqual([0, workersOk + 1, 0, 0, 0]);
+    expect(grew('list_cutter_gate_latency_seconds_count{backend="legacy"}')).toBe(legacyRequests);
+    expect(grew('list_cutter_gate_latency_seconds_bucket{backend="legacy",le="+Inf"}')).toBe(legacyRequests);
+    expect(grew('list_cutter_gate_latency_seconds_count{backend="workers"}')).toBe(workersOk);
+    expect(grew('list_cutter_gate_latency_seconds_sum{backend="legacy"}')).toBeGreaterThanOrEqual(0);
+    expect(text).toMatch(/^# TYPE list_cutter_gate_requests counter$/m);
+    expect(text).toMatch(/^# TYPE list_cutter_gate_latency_seconds histogram$/m);
 
     const labels = `job_id="${jobId}",kind="full"`;
     expect(s.get(`list_cutter_job_info{${labels},state="completed",paused="false"}`)).toBe(1);

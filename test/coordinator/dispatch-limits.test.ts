@@ -88,7 +88,7 @@ describe("the dispatcher sizes queue messages in UTF-8 bytes", () => {
 
           expect(queue.refusals).toBe(0);
           const sent = queue.accepted.flatMap((m) => m.items.map((i) => i.fileId));
-          const failed = ledger.failures(current.id, 100, 0);
+          const failed = ledger.failures(current.id, 100, 0).failures;
           expect(new Set(sent).size).toBe(sent.length);
           expect(sent.length + failed.length).toBe(notes.length);
           for (const f of failed) {
@@ -116,7 +116,7 @@ describe("a queue that refuses every send", () => {
       for (let now = 1_000; ledger.hasOpen(current.id) && now < 1_000 + 200 * 60_000; now += 60_000) await dispatcher.dispatch(current, now);
 
       expect(ledger.hasOpen(current.id)).toBe(false);
-      const failures = ledger.failures(current.id, 100, 0);
+      const failures = ledger.failures(current.id, 100, 0).failures;
       expect(failures).toHaveLength(5);
       for (const f of failures) expect(f).toMatchObject({ reason: "queue_send", attempts: 3, detail: expect.stringContaining("internal error") });
       // The 3 messages go in one sendBatch, refused once per attempt.

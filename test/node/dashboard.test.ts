@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { chromium, type ConsoleMessage, type Locator, type Page } from "playwright-core";
+import { chromium, type Browser, type ConsoleMessage, type Locator, type Page } from "playwright-core";
 import { STACK_ADMIN_TOKEN, startStack, type Stack } from "./stack.ts";
 
 const PORT = 8804;
@@ -122,6 +122,27 @@ async function waitForBar(page: Page, done: (bar: { value: number; max: number }
   assert.fail(`${what}: the bar stayed at ${JSON.stringify(bar)}`);
 }
 
+/**
+ * A page opened now draws the traffic of the seconds before it was opened: its first render already
+ * shows legacy's requests per second above zero at many points (the series comes from the coordinator).
+ */
+async function assertChartsStartWithHistory(browser: Browser, base: string): Promise<void> {
+  const fresh = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  try {
+    await fresh.goto(`${base}/dashboard`);
+    await fresh.getByLabel("Admin token").fill(STACK_ADMIN_TOKEN);
+    await fresh.getByRole("button", { name: "Connect" }).click();
+    await waitForText(fresh.locator("#trafficSamples"), /^300 points/, "the fresh page's series");
+    const points = (await fresh.locator("#charts figure").first().locator(".legacy polyline").first().getAttribute("points")) ?? "";
+    const ys = points.split(" ").map((p) => Number(p.split(",")[1]));
+    const baseline = Math.max(...ys);
+    const busy = ys.filter((y) => y < baseline - 0.5).length;
+    assert.ok(busy >= 10, `a freshly opened page shows legacy traffic at ${busy} of ${ys.length} points, from before it opened`);
+  } finally {
+    await fresh.close();
+  }
+}
+
 /** A network 404 for the run while none has been started is the API's answer, not a fault of the page. */
 const noRunYet = (m: ConsoleMessage) => /status of 404/.test(m.text()) && m.location().url.endsWith("/admin/cutover/run");
 
@@ -224,7 +245,7 @@ test("the dashboard drives a job, the split, a rollback and a run, and shows ser
     assert.equal(state.phase, "canary");
     await waitForText(fact("phase"), new RegExp(`^${state.phase} \\(state v${state.version},`), "the page agrees with GET /admin/cutover");
     // The new app's user's calls show on the chart.
-    await waitForText(page.locator("#charts .latest").first(), /^new app (0\.\d*[1-9]|[1-9])/, "the new app's requests per second");
+    await waitForText(page.locator("#charts .latest").first(), /^over the window: new app (0\.\d*[1-9]|[1-9])/, "the new app's requests per second");
 
     // ── a rollback with a reason (required), and its audit entry ──
     const reason = "dashboard test: 5xx storm <i>seen</i>";
@@ -240,10 +261,11 @@ test("the dashboard drives a job, the split, a rollback and a run, and shows ser
     assert.equal((await admin(stack, "/admin/cutover")).phase, "rolled_back");
     // The charts: both thresholds, state changes marked, lines drawn from the samples.
     assert.equal(await page.locator("#charts .threshold line").count(), 2);
-    await waitForText(page.locator("#trafficSamples"), /^\d+ samples of totals over 300 s/, "the client-side series");
+    await waitForText(page.locator("#trafficSamples"), /^300 points of 1 s each over the last 5 min, to /, "the coordinator's series");
     assert.ok((await page.locator("#charts line.marker").count()) >= 2, "state changes are marked on the charts");
     assert.ok((await page.locator("#charts .legacy polyline").count()) >= 1, "legacy's traffic is drawn");
     await page.screenshot({ path: join(SCREENSHOTS, "dashboard-after-rollback.png"), fullPage: true });
+    await assertChartsStartWithHistory(browser, stack.worker.url);
 
     // ── a phone: nothing wider than the screen ──
     await page.setViewportSize({ width: 375, height: 812 });

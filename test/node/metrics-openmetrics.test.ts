@@ -132,6 +132,8 @@ test("the Prometheus form of /admin/metrics passes a strict OpenMetrics parser a
     assert.deepEqual(
       [...byName.values()].map((f) => [f.name, f.type, f.unit]),
       [
+        ["list_cutter_gate_requests", "counter", ""],
+        ["list_cutter_gate_latency_seconds", "histogram", "seconds"],
         ["list_cutter_gate_window_seconds", "gauge", "seconds"],
         ["list_cutter_gate_window_requests", "gauge", ""],
         ["list_cutter_gate_window_errors", "gauge", ""],
@@ -159,6 +161,15 @@ test("the Prometheus form of /admin/metrics passes a strict OpenMetrics parser a
         ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "0.75", "1.0", "1.5", "2.5", "5.0", "10.0", "+Inf"],
       );
       assert.equal(buckets.at(-1)!.value, expected[backend].timed, `${backend}: requests without a body, timed`);
+    }
+    // Counters: every answer per status class (the 4xx too); the latency histogram with its count and sum.
+    const answers = (backend: string) => ["1xx", "2xx", "3xx", "4xx", "5xx"].map((status_class) => value("list_cutter_gate_requests_total", { backend, status_class }));
+    assert.deepEqual(answers("workers"), [0, expected.workers.requests, 0, 0, 0]);
+    assert.deepEqual(answers("legacy"), [0, legacyOk + 1, 0, 1, legacyErrors]);
+    for (const backend of ["workers", "legacy"] as const) {
+      assert.equal(value("list_cutter_gate_latency_seconds_count", { backend }), expected[backend].timed, `${backend}: timed requests, counted`);
+      assert.equal(value("list_cutter_gate_latency_seconds_bucket", { backend, le: "+Inf" }), expected[backend].timed);
+      assert.ok(value("list_cutter_gate_latency_seconds_sum", { backend })! >= 0);
     }
     assert.ok(value("list_cutter_coordinator_state_reads_total")! > 0);
     assert.deepEqual(
