@@ -15,19 +15,29 @@ export interface DevWorker {
 const root = new URL("..", import.meta.url).pathname;
 
 export interface DevOptions {
-  /** Another wrangler config (relative to the project root) than the project's; no D1 migrations are applied for it. */
+  /** Another wrangler config (relative to the project root) than the project's; no D1 migrations are applied for it unless `migrate`. */
   config?: string;
+  migrate?: boolean;
+  /** Opens the Worker's V8 inspector on this port (bench/memory.ts reads the JS heap through it). */
+  inspectorPort?: number;
   timeoutMs?: number;
 }
 
-export async function startWranglerDev(port: number, vars: Record<string, string>, { config, timeoutMs = 60_000 }: DevOptions = {}): Promise<DevWorker> {
+export async function startWranglerDev(port: number, vars: Record<string, string>, { config, migrate: migrateOther = false, inspectorPort, timeoutMs = 60_000 }: DevOptions = {}): Promise<DevWorker> {
+  // Another Worker still on the port would answer for this one (a run killed before it could stop its own).
+  const taken = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) }).then(
+    () => true,
+    (e: Error) => e.name === "TimeoutError",
+  );
+  if (taken) throw new Error(`port ${port} is already in use: stop what runs there first (pkill -f "wrangler dev")`);
   const state = mkdtempSync(join(tmpdir(), "list-cutter-dev-"));
-  if (!config) {
-    const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, encoding: "utf8", env: { ...process.env, CI: "true" } });
+  if (!config || migrateOther) {
+    const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", state, ...(config ? ["--config", config] : [])], { cwd: root, encoding: "utf8", env: { ...process.env, CI: "true" } });
     if (migrate.status !== 0) throw new Error(`D1 migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   }
   const args = ["wrangler", "dev", ...(config ? ["--config", config] : []), "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_DEV_LOG ? "log" : "warn"];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  if (inspectorPort !== undefined) args.push("--inspector-port", String(inspectorPort));
   const child = spawn("npx", args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   // WRANGLER_DEV_LOG=<file> keeps the Worker's own output (console.error of the consumer, etc.).
@@ -48,7 +58,8 @@ export async function startWranglerDev(port: number, vars: Record<string, string
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
     let misconfigured: string | null = null;
     try {
-      const res = await fetch(`${url}/health`);
+      // A Worker that failed to build never answers: each try gives up, so the deadline holds.
+      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(5_000) });
       if (res.ok) return { url, process: child, state, stop };
       const body = await res.text();
       if (body.includes("is not set")) misconfigured = body;

@@ -10,6 +10,7 @@ import { errorResponse, HttpError } from "./lib/http";
 
 export { MigrationCoordinator } from "./coordinator/coordinator";
 export { AttemptLimiter } from "./app/attempt-limiter";
+export { GateRelay } from "./relay/gate-relay";
 
 /** Paths the Worker always serves itself, whatever the cutover state: health, operator API, dashboard. */
 async function ownRoute(request: Request, env: Env, ctx: ExecutionContext): Promise<Response | null> {

@@ -1,7 +1,8 @@
 import { inject } from "vitest";
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { coordinator } from "../src/env";
+import { coordinator, COORDINATOR_NAME } from "../src/env";
+import { relay, relayShards } from "../src/relay/shards";
 import type { MigrationCoordinator } from "../src/coordinator/coordinator";
 import type { JobView } from "../src/coordinator/model";
 import type { Corpus } from "./legacy-origin/corpus";
@@ -47,6 +48,9 @@ export async function resetPrimaryCoordinator(): Promise<void> {
     await state.storage.deleteAll();
   });
   await evictDurableObject(stub);
+  // The relays take the wiped coordinator's state (its new epoch) at once, instead of serving the old one for up to RELAY_REFRESH_MS.
+  const snapshot = await stub.relaySnapshot();
+  for (let shard = 0; shard < relayShards(env); shard++) await relay(env, shard, COORDINATOR_NAME).push(snapshot);
 }
 
 /** Runs the coordinator's alarm handler once and returns the alarm it set, removed at once so that only the test drives the object. */

@@ -1,9 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../env";
+import { COORDINATOR_NAME, type Env } from "../env";
 import type { ItemReport } from "../copy/messages";
 import { existingFileChecksums } from "../copy/existing-checksums";
 import { EXPORT_TABLES, exportObjectKey, REQUIRED_TABLES } from "../legacy/export-contract";
 import type { BackendSample } from "../cutover/metrics-model";
+import { RelayFanout } from "../relay/fanout";
+import { relay, relayShards } from "../relay/shards";
+import type { RelaySnapshot } from "../relay/snapshot";
 import type { CutoverPatch } from "../cutover/patch-schema";
 import type { CutoverState } from "../cutover/state";
 import { runMigrations } from "../lib/do-migrations";
@@ -22,7 +25,7 @@ import { ExportUploads, RunStore } from "./cutover-runs";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord, type ReverseCounters } from "./jobs";
 import { Ledger } from "./ledger";
-import { jobSettingsSchema, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type FailurePage, type JobView, type SyncStatus } from "./model";
+import { jobSettingsSchema, STEP_BOUNDS_MS, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type FailurePage, type JobView, type SyncStatus } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
 import { MAX_REPORT_PAGE, type ReportConflict, type ReportHead, type ReportItem, type ReportPage, type ReportRowError, type RowErrorCursor } from "./report";
 import { emptyReverse } from "./reverse-planner";
@@ -67,6 +70,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   readonly #uploads: ExportUploads;
   readonly #runs: RunStore;
   readonly #run: CutoverRun;
+  readonly #relays: RelayFanout;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -77,7 +81,15 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#reverse = new ReverseStore(sql);
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
     this.#audit = new AuditOutbox(sql, env.DB);
-    this.#cutover = new CutoverControl(ctx.storage, this.#audit, { syncLagSeconds: (now) => this.#syncStatus(now).lagSeconds, appliedSeq: () => this.#reverse.appliedSeq() });
+    // Only the environment's coordinator has relays (a test's own coordinator is read directly).
+    const shards = ctx.id.name === COORDINATOR_NAME ? relayShards(env) : 0;
+    this.#relays = new RelayFanout(() => Array.from({ length: shards }, (_, i) => relay(env, i, COORDINATOR_NAME)));
+    this.#cutover = new CutoverControl(
+      ctx.storage,
+      this.#audit,
+      { syncLagSeconds: (now) => this.#syncStatus(now).lagSeconds, appliedSeq: () => this.#reverse.appliedSeq() },
+      (state) => this.#relays.announce({ epoch: this.#epoch(), state }),
+    );
     this.#uploads = new ExportUploads(sql);
     this.#runs = new RunStore(sql);
     this.#run = new CutoverRun(this.#runs, this.#uploads, {
@@ -140,8 +152,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   // ── cutover ────────────────────────────────────────────────────────────────────────────────
 
-  /** Cutover state reads since this instance started: what the gates' caches cost it (bench:gate reports it). */
+  /** Cutover state reads since this instance started: what the gates' caches (or the relays) cost it (bench:gate reports it). */
   #stateReads = 0;
+  /** Metric batches received since this instance started (from gates, or from relays). */
+  #metricBatches = 0;
 
   /** The cutover state, as the gates cache it. */
   async getCutover(): Promise<CutoverState> {
@@ -149,8 +163,23 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return this.#cutover.state();
   }
 
+  /** The cutover state with this storage's epoch, as a relay holds it (relay/snapshot.ts). */
+  async relaySnapshot(): Promise<RelaySnapshot> {
+    this.#stateReads++;
+    return { epoch: this.#epoch(), state: this.#cutover.state() };
+  }
+
   async stateReads(): Promise<number> {
     return this.#stateReads;
+  }
+
+  /** The calls the control plane made to this instance since it started: the number the relay layer keeps flat. */
+  async controlPlaneCalls(): Promise<{ stateReads: number; metricBatches: number }> {
+    return { stateReads: this.#stateReads, metricBatches: this.#metricBatches };
+  }
+
+  #epoch(): string {
+    return this.ctx.storage.sql.exec<{ epoch: string }>(`SELECT epoch FROM instance WHERE id = 1`).one().epoch;
   }
 
   async updateCutover(patch: CutoverPatch, actor: string): Promise<Outcome<CutoverState>> {
@@ -171,6 +200,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   /** A batch of request metrics from one gate's isolate; while the cutover is watched, judged at once. */
   async recordMetrics(samples: BackendSample[]): Promise<void> {
+    this.#metricBatches++;
     this.#cutover.record(samples, Date.now());
     if (!this.#cutover.watched()) return;
     await this.#wakeups.runNow("cutover");
@@ -526,8 +556,12 @@ export class MigrationCoordinator extends DurableObject<Env> {
     await this.#deliverAudit();
   }
 
-  /** Pushes the audit entries of the change just committed to D1 (or schedules it, if D1 fails). */
+  /**
+   * After a change: its audit entries go to D1 (or are scheduled, if D1 fails), and a cutover change
+   * has reached the relays (or the wait ran out) before the call that made it returns.
+   */
   async #deliverAudit(): Promise<void> {
+    await this.#relays.settled();
     if (this.#audit.pending() > 0) await this.#wakeups.runNow("audit");
   }
 
@@ -622,7 +656,10 @@ export class MigrationCoordinator extends DurableObject<Env> {
     const job = this.#jobs.get(jobId);
     if (!job) return;
     const { counters } = job;
-    this.#jobs.update(jobId, { counters: { ...counters, steps: (counters.steps ?? 0) + 1, maxStepMs: Math.max(counters.maxStepMs ?? 0, ms) } }, Date.now());
+    const stepHistogram = counters.stepHistogram?.slice() ?? new Array<number>(STEP_BOUNDS_MS.length + 1).fill(0);
+    const bucket = STEP_BOUNDS_MS.findIndex((bound) => ms <= bound);
+    stepHistogram[bucket === -1 ? STEP_BOUNDS_MS.length : bucket]!++;
+    this.#jobs.update(jobId, { counters: { ...counters, steps: (counters.steps ?? 0) + 1, maxStepMs: Math.max(counters.maxStepMs ?? 0, ms), stepHistogram } }, Date.now());
   }
 
   #complete(job: JobRecord, now: number): void {
@@ -653,7 +690,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       legacyChanges: job.counters.legacyChanges ?? 0,
       deletedOnNew: { files: job.counters.filesDeletedOnNew ?? 0, filters: job.counters.filtersDeletedOnNew ?? 0 },
       exportedAt: iso(job.counters.exportedAt ?? null),
-      steps: { count: job.counters.steps ?? 0, maxMs: job.counters.maxStepMs ?? 0, planningMs: job.counters.plannedAt ? job.counters.plannedAt - job.createdAt : null },
+      steps: { count: job.counters.steps ?? 0, maxMs: job.counters.maxStepMs ?? 0, planningMs: job.counters.plannedAt ? job.counters.plannedAt - job.createdAt : null, atMostMs: stepsAtMost(job.counters.stepHistogram) },
       throughput: { filesPerSecond: round(filesPerSecond), bytesPerSecond: Math.round(counts.bytesDone / seconds) },
       eta: job.finishedAt || open === 0 ? 0 : filesPerSecond > 0 ? Math.ceil(open / filesPerSecond) : null,
       createdAt: iso(job.createdAt)!,
@@ -697,4 +734,12 @@ function iso(ms: number | null): string | null {
 
 function round(n: number): number {
   return Math.round(n * 100) / 100;
+}
+
+/** Steps that took at most each bound, cumulative ("5": n, …, "1000": n, "+Inf": all). */
+function stepsAtMost(histogram: readonly number[] = []): Record<string, number> {
+  let seen = 0;
+  const out: Record<string, number> = {};
+  [...STEP_BOUNDS_MS, "+Inf"].forEach((bound, i) => (out[String(bound)] = seen += histogram[i] ?? 0));
+  return out;
 }

@@ -32,6 +32,8 @@ export class CutoverControl {
     private readonly storage: DurableObjectStorage,
     private readonly audit: AuditOutbox,
     private readonly sync: SyncFacts = { syncLagSeconds: () => null, appliedSeq: () => 0 },
+    /** Told of every committed state (the relays' fan-out). */
+    private readonly committed: (state: CutoverState) => void = () => {},
   ) {
     this.#metrics = new RequestMetrics(storage.sql);
   }
@@ -161,6 +163,7 @@ export class CutoverControl {
       this.storage.sql.exec(`INSERT INTO cutover_state (id, state) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET state = excluded.state`, JSON.stringify(to));
       this.audit.add({ actor, action, target: "cutover", details: { ...extra, version: to.version, ...changes(from, to) } }, now);
     });
+    this.committed(to);
   }
 }
 

@@ -36,6 +36,8 @@ export interface JobCounters {
   /** Alarm steps taken for this job, and the longest one (ms, wall time including I/O). */
   steps?: number;
   maxStepMs?: number;
+  /** The steps counted per STEP_BOUNDS_MS bucket (the last: slower than all of them). */
+  stepHistogram?: number[];
   /** Who created the job (an operator, or `run:<id>` for a cutover run's). */
   createdBy?: string;
   /** When planning finished. */

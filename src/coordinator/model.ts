@@ -26,6 +26,8 @@ export const jobSettingsSchema = z
     retryMaxMs: z.number().int().min(0).max(3_600_000).default(300_000),
     /** Time allowed for one legacy download, body included. */
     fetchTimeoutMs: z.number().int().min(100).max(900_000).default(120_000),
+    /** How long one planning step may run before it hands over to the next wake-up (ms; checked at each D1 round trip). */
+    planStepMs: z.number().int().min(0).max(1_000).default(25),
     /** Downloads one consumer invocation runs at once. */
     consumerConcurrency: z.number().int().min(1).max(64).default(6),
   })
@@ -83,8 +85,8 @@ export interface JobView extends JobIdentity {
   deletedOnNew: { files: number; filters: number };
   /** The oldest upload time of the export set's tables (full and delta jobs). */
   exportedAt: string | null;
-  /** Alarm steps this job took and the longest (ms); how long planning took (ms). */
-  steps: { count: number; maxMs: number; planningMs: number | null };
+  /** Alarm steps this job took and the longest (ms); how long planning took (ms); how many steps took at most each bound (ms). */
+  steps: { count: number; maxMs: number; planningMs: number | null; atMostMs: Record<string, number> };
   throughput: { filesPerSecond: number; bytesPerSecond: number };
   eta: number | null;
   createdAt: string;
@@ -113,6 +115,9 @@ export interface Failure {
   /** For kind "conflict": resolve it with POST /admin/conflicts/<conflictId>/resolve. */
   conflictId: number | null;
 }
+
+/** Bounds of the job step-time histogram (JobView.steps.atMostMs). */
+export const STEP_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000] as const;
 
 /** One page of a job's failures (GET /admin/jobs/:id/failures). */
 export interface FailurePage {

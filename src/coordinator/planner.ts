@@ -17,9 +17,11 @@ import { RowMerge } from "./row-merge";
 import { reverseStep } from "./reverse-planner";
 import type { ReverseStore } from "./reverse-store";
 
-/** Records read per wake-up while planning; the cursor is saved after each step. */
+/** Records read per wake-up while planning at most (a step also ends after the job's planStepMs); the cursor is saved after each step. */
 export const PLAN_ROWS_PER_STEP = 5_000;
-const D1_BATCH = 50;
+
+/** Export records per D1 round trip while planning (its reads go out as one batch: see selectIn for the 100-parameter chunks). */
+export const D1_BATCH = 200;
 const SCAN_PAGE = 500;
 export const RECONCILE_PAGE = 90;
 
@@ -62,6 +64,7 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
   }
   let { header, offset, line } = cursor;
   let read = 0;
+  const started = Date.now();
   // Users already seen to exist in D1, so that each is looked up once per step, not once per batch.
   const knownUsers = new Set<number>();
   try {
@@ -74,15 +77,20 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
         records = records.slice(1);
       }
       for (let i = 0; i < records.length; i += D1_BATCH) {
-        await importRecords(importing, cursor.table, header, records.slice(i, i + D1_BATCH), knownUsers);
-      }
-      const last = records.at(-1);
-      if (last) {
+        const batch = records.slice(i, i + D1_BATCH);
+        await importRecords(importing, cursor.table, header, batch, knownUsers);
+        const last = batch.at(-1)!;
         offset = cursor.offset + last.endByte;
         line = last.nextLine;
+        read += batch.length;
+        // A step also ends once it has run the job's planStepMs, at the first D1 round trip after it
+        // (the Workers clock moves only across I/O, and each batch of D1_BATCH records makes one).
+        if (read >= PLAN_ROWS_PER_STEP || Date.now() - started >= job.settings.planStepMs) {
+          // At the table's last byte, the next step would ask R2 for an empty range, which it refuses.
+          if (offset >= object.size) break;
+          return { ok: true, plan: { ...cursor, offset, line, header }, counters };
+        }
       }
-      read += records.length;
-      if (read >= PLAN_ROWS_PER_STEP) return { ok: true, plan: { ...cursor, offset, line, header }, counters };
     }
   } catch (e) {
     if (e instanceof TypeError && /decode|utf-?8|encoded/i.test(e.message)) {

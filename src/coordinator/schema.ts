@@ -243,4 +243,11 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         sum_ms    REAL NOT NULL
       );`,
   },
+  {
+    version: 9,
+    description: "the storage's epoch, which relays use to tell a wiped coordinator's versions apart (relay/snapshot.ts)",
+    sql: `
+      CREATE TABLE IF NOT EXISTS instance (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL);
+      INSERT OR IGNORE INTO instance (id, epoch) VALUES (1, lower(hex(randomblob(16))));`,
+  },
 ];

@@ -1,6 +1,6 @@
 import { isPagePath } from "../app/pages";
 import type { Env } from "../env";
-import { coordinator } from "../env";
+import { controlPlane, type ControlPlane } from "../relay/control-plane";
 import { errorResponse, HttpError } from "../lib/http";
 import { verifyJwt } from "../lib/jwt";
 import { createdByNewApp } from "../lib/d1";
@@ -30,6 +30,8 @@ export class Gate {
     readonly metrics: MetricsBuffer,
     private readonly users: UserDirectory,
     private readonly app: Handler,
+    /** Where the metrics go; by default this isolate's relay (tests of the analysis pass the coordinator itself). */
+    private readonly plane: ControlPlane | null = null,
   ) {}
 
   #signer: CookieSigner | null = null;
@@ -74,8 +76,8 @@ export class Gate {
     const batch = this.metrics.takeIfDue();
     if (batch) {
       ctx.waitUntil(
-        coordinator(env)
-          .recordMetrics(batch)
+        (this.plane ?? isolateControlPlane(env))
+          .sendMetrics(batch)
           .catch((e) => {
             console.error("metrics flush failed; kept for the next one:", e);
             this.metrics.restore(batch);
@@ -136,12 +138,19 @@ export function servedBy(response: Response, backend: Backend): Response {
   return out;
 }
 
+let sharedPlane: ControlPlane | null = null;
 let sharedCache: CutoverStateCache | null = null;
 let shared: Gate | null = null;
 
+/** This isolate's way to the control plane: its relay shard, or the coordinator (relay/control-plane.ts). */
+export function isolateControlPlane(env: Env): ControlPlane {
+  sharedPlane ??= controlPlane(env);
+  return sharedPlane;
+}
+
 /** This isolate's copy of the cutover state (the gate's, and /health's). */
 export function isolateCutoverCache(env: Env): CutoverStateCache {
-  sharedCache ??= new CutoverStateCache(() => coordinator(env).getCutover(), cacheTtlMs(env));
+  sharedCache ??= new CutoverStateCache(() => isolateControlPlane(env).readState(), cacheTtlMs(env));
   return sharedCache;
 }
 

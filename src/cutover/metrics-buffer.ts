@@ -1,6 +1,7 @@
 import { clientAddressKey } from "../lib/client-address";
-import { emptyHistogram, latencyBucket, mergeInto } from "./histogram";
-import { statusClassIndex, STATUS_CLASSES, type Backend, type BackendSample } from "./metrics-model";
+import { latencyBucket } from "./histogram";
+import { statusClassIndex, type Backend, type BackendSample } from "./metrics-model";
+import { addSample, emptySample } from "./sample-sum";
 
 /** One served request, as the gate saw it. */
 export interface ServedRequest {
@@ -84,21 +85,13 @@ export class MetricsBuffer {
 
   /** Puts back a batch that could not be delivered, so it goes with the next one. */
   restore(batch: readonly BackendSample[]): void {
-    for (const sample of batch) {
-      const into = this.#sample(sample.backend, sample.version);
-      into.requests += sample.requests;
-      into.errors += sample.errors;
-      mergeInto(into.histogram, sample.histogram);
-      into.latencySumMs! += sample.latencySumMs ?? 0;
-      sample.answered?.forEach((n, i) => (into.answered![i]! += n));
-      this.#pending += sample.answered?.reduce((a, b) => a + b, 0) ?? sample.requests;
-    }
+    for (const sample of batch) this.#pending += addSample(this.#sample(sample.backend, sample.version), sample);
   }
 
   #sample(backend: Backend, version: number): BackendSample {
     const key = `${backend}@${version}`;
     let sample = this.#samples.get(key);
-    if (!sample) this.#samples.set(key, (sample = { backend, version, requests: 0, errors: 0, histogram: emptyHistogram(), answered: STATUS_CLASSES.map(() => 0), latencySumMs: 0 }));
+    if (!sample) this.#samples.set(key, (sample = emptySample(backend, version)));
     return sample;
   }
 }

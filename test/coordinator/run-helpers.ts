@@ -7,6 +7,7 @@ import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { UserDirectory } from "../../src/cutover/user-directory";
 import type { RunView } from "../../src/coordinator/cutover-run-view";
 import { adminJson, newUser, postJson, worker } from "../helpers";
+import { controlPlane } from "../../src/relay/control-plane";
 
 export type Run = RunView;
 
@@ -59,7 +60,7 @@ export async function newAppTraffic(count: number): Promise<void> {
 
 /** A gate in front of a "new app" that fails every request, flushing metrics every `flushEvery` requests. */
 export async function failingNewApp(count: number, status = 503): Promise<void> {
-  const gate = new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(10, 60_000), new UserDirectory(env.DB), async () => new Response("down", { status }));
+  const gate = new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(10, 60_000), new UserDirectory(env.DB), async () => new Response("down", { status }), controlPlane(env, null));
   for (let i = 0; i < count; i++) {
     const ctx = createExecutionContext();
     const res = await gate.handle(new Request("https://list-cutter.test/api/list_cutter/list_saved_files/", { headers: { "cf-connecting-ip": CANARY_CLIENT } }), env, ctx);

@@ -7,12 +7,13 @@ import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
 import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { adminJson, patchCutover } from "../helpers";
+import { controlPlane } from "../../src/relay/control-plane";
 
 type Answer = (request: Request) => Promise<Response>;
 
 /** A gate in front of a new app that answers with `answer`, flushing metrics every 20 requests. */
 function gateWith(answer: Answer) {
-  return new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(20, 60_000), new UserDirectory(env.DB), (request) => answer(request));
+  return new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(20, 60_000), new UserDirectory(env.DB), (request) => answer(request), controlPlane(env, null));
 }
 
 async function send(gate: Gate, count: number, make: (i: number) => Request) {

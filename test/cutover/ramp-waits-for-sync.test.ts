@@ -8,12 +8,13 @@ import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { UserDirectory } from "../../src/cutover/user-directory";
 import { adminJson, patchCutover, resetPrimaryCoordinator } from "../helpers";
 import { legacyPaths, runJob, uploadExport } from "../sync/canary";
+import { controlPlane } from "../../src/relay/control-plane";
 
 beforeAll(resetPrimaryCoordinator);
 
 /** Healthy traffic on the new app, from distinct clients (each counts for a few requests only). */
 async function healthyTraffic(count: number): Promise<void> {
-  const gate = new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(25, 60_000), new UserDirectory(env.DB), async () => new Response("ok"));
+  const gate = new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(25, 60_000), new UserDirectory(env.DB), async () => new Response("ok"), controlPlane(env, null));
   for (let i = 0; i < count; i++) {
     const ctx = createExecutionContext();
     await (await gate.handle(new Request("https://list-cutter.test/api/x/", { headers: { "cf-connecting-ip": `203.0.113.${(i % 25) + 1}` } }), env, ctx)).arrayBuffer();

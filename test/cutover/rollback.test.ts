@@ -7,13 +7,14 @@ import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
 import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { adminJson, afterCacheTtl, patchCutover, postJson, resetPrimaryCoordinator, worker } from "../helpers";
+import { controlPlane } from "../../src/relay/control-plane";
 
 // The gate and the operator API use the "primary" coordinator: each test starts it afresh.
 beforeEach(resetPrimaryCoordinator);
 
 /** A gate in front of a "new app" that answers with `status`, flushing metrics every 25 requests. */
 function gateWithApp(status: number) {
-  return new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(25, 60_000), new UserDirectory(env.DB), async () => new Response("x", { status }));
+  return new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(25, 60_000), new UserDirectory(env.DB), async () => new Response("x", { status }), controlPlane(env, null));
 }
 
 async function hit(gate: Gate, count: number, firstUser = 1) {
