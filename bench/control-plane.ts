@@ -4,7 +4,7 @@
 // the coordinator's calls per second and how long a rollback takes to reach every isolate.
 // Adds `controlPlane` to bench/results/latest.json and its section to latest.md (results.ts).
 import { startWranglerDev } from "../scripts/wrangler-dev.ts";
-import { mergeResult } from "./results.ts";
+import { runWhenMain } from "./results.ts";
 
 const PORT = 8779;
 const ISOLATES = (process.env.BENCH_ISOLATES ?? "10,100,1000").split(",").map(Number);
@@ -59,15 +59,4 @@ ${rows.join("\n")}
 `;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  controlPlaneBench()
-    .then((result) => {
-      const section = controlPlaneMarkdown(result);
-      mergeResult("controlPlane", result, MARK, section);
-      console.log(section);
-    })
-    .catch((e) => {
-      console.error(e);
-      process.exit(1);
-    });
-}
+runWhenMain(import.meta.url, { key: "controlPlane", mark: MARK, run: controlPlaneBench, markdown: controlPlaneMarkdown });

@@ -8,7 +8,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { startWranglerDev, type DevWorker } from "../scripts/wrangler-dev.ts";
 import { api, BENCH_TOKEN, round, workerdCpuSeconds, workerdPeakMiB } from "./dev-worker.ts";
-import { mergeResult } from "./results.ts";
+import { runWhenMain } from "./results.ts";
 
 const PORT = 8778;
 const ITEMS = Number(process.env.BENCH_LEDGER_ITEMS ?? (process.env.CI ? 100_000 : 1_000_000));
@@ -153,15 +153,4 @@ export function coordinatorMarkdown(r: Awaited<ReturnType<typeof coordinatorBenc
 `;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  coordinatorBench()
-    .then((result) => {
-      const section = coordinatorMarkdown(result);
-      mergeResult("coordinator", result, MARK, section);
-      console.log(section);
-    })
-    .catch((e) => {
-      console.error(e);
-      process.exit(1);
-    });
-}
+runWhenMain(import.meta.url, { key: "coordinator", mark: MARK, run: coordinatorBench, markdown: coordinatorMarkdown });

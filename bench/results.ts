@@ -20,3 +20,19 @@ export function mergeResult(key: string, result: unknown, mark: string, section:
   }
   writeFileSync(mdFile, `${kept.trimEnd()}\n\n${section}`);
 }
+
+/** When `moduleUrl` is the script node was started with: runs the part, merges its result and prints its section. */
+export function runWhenMain<T>(moduleUrl: string, part: { key: string; mark: string; run: () => Promise<T>; markdown: (result: T) => string }): void {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  part
+    .run()
+    .then((result) => {
+      const section = part.markdown(result);
+      mergeResult(part.key, result, part.mark, section);
+      console.log(section);
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

@@ -1,7 +1,15 @@
 import { byteChunks, READ_CHUNK_BYTES } from "../lib/byte-chunks";
+import { Semaphore } from "../lib/concurrency";
 
 /** Multipart part size for bodies of unknown length: bounded memory, R2's 5 MiB minimum respected. */
 const PART_BYTES = 8 * 1024 * 1024;
+/**
+ * Part buffers all the multipart uploads of one isolate hold at once: every copy the isolate runs
+ * shares its 128 MB, and 64 chunked bodies in flight would otherwise hold 64 parts. An upload takes
+ * a buffer at its first byte and gives it back at its end; the others wait (their origin reads pause).
+ */
+export const MAX_PART_BUFFERS = 2;
+const partBuffers = new Semaphore(MAX_PART_BUFFERS);
 /** A body of known length up to this size is gathered and put in one call: cheaper than a stream. */
 const BUFFERED_PUT_BYTES = READ_CHUNK_BYTES;
 
@@ -102,7 +110,9 @@ class BufferedSink implements R2Sink {
 }
 
 class MultipartSink implements R2Sink {
-  #part = new Uint8Array(PART_BYTES);
+  /** The part being filled: taken from partBuffers at the first write, reused for every part. */
+  #part: Uint8Array | null = null;
+  #release: (() => void) | null = null;
   #filled = 0;
   #upload: R2MultipartUpload | null = null;
   readonly #parts: R2UploadedPart[] = [];
@@ -114,6 +124,10 @@ class MultipartSink implements R2Sink {
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
+    if (!this.#part) {
+      this.#release = await partBuffers.acquire();
+      this.#part = new Uint8Array(PART_BYTES);
+    }
     let offset = 0;
     while (offset < chunk.byteLength) {
       const n = Math.min(PART_BYTES - this.#filled, chunk.byteLength - offset);
@@ -122,29 +136,43 @@ class MultipartSink implements R2Sink {
       offset += n;
       if (this.#filled === PART_BYTES) {
         this.#upload ??= await this.bucket.createMultipartUpload(this.key, this.options);
+        // Awaited before the buffer is filled again.
         this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, this.#part));
-        this.#part = new Uint8Array(PART_BYTES);
         this.#filled = 0;
       }
     }
   }
 
   async close(): Promise<void> {
-    const rest = this.#part.subarray(0, this.#filled);
-    if (!this.#upload) {
-      await this.bucket.put(this.key, rest, this.options);
-      return;
-    }
     try {
-      if (this.#filled > 0) this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, rest));
-      await this.#upload.complete(this.#parts);
-    } catch (e) {
-      await this.abort();
-      throw e;
+      const rest = this.#part?.subarray(0, this.#filled) ?? new Uint8Array(0);
+      if (!this.#upload) {
+        await this.bucket.put(this.key, rest, this.options);
+        return;
+      }
+      try {
+        if (this.#filled > 0) this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, rest));
+        await this.#upload.complete(this.#parts);
+      } catch (e) {
+        await this.#upload.abort().catch(() => {});
+        throw e;
+      }
+    } finally {
+      this.#free();
     }
   }
 
   async abort(): Promise<void> {
-    await this.#upload?.abort().catch(() => {});
+    try {
+      await this.#upload?.abort().catch(() => {});
+    } finally {
+      this.#free();
+    }
+  }
+
+  #free(): void {
+    this.#part = null;
+    this.#release?.();
+    this.#release = null;
   }
 }
