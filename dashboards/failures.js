@@ -46,6 +46,8 @@ function saveFile(parts, name) {
 
 export function failuresPanel(jobId) {
   let page = 0;
+  /** The first page's counts (only it carries them): the filter's choices and the total of the filter in force. */
+  let counted = { total: 0, byReason: {} };
   let loadedAt = -1;
   let count = 0;
   let loading = false;
@@ -82,9 +84,18 @@ export function failuresPanel(jobId) {
     try {
       const wanted = count;
       const filter = reason.value ? `&reason=${encodeURIComponent(reason.value)}` : "";
+      // The counts come with the first page: read it first when they may have changed.
+      if (page === 0 || wanted !== loadedAt) {
+        const first = await api(`/admin/jobs/${jobId}/failures?limit=${PAGE_SIZE}&offset=0${filter}`);
+        counted = { total: first.total, byReason: first.byReason };
+        setReasons(first.byReason);
+        if (page === 0) {
+          loadedAt = wanted;
+          return draw(first);
+        }
+      }
       const answer = await api(`/admin/jobs/${jobId}/failures?limit=${PAGE_SIZE}&offset=${page * PAGE_SIZE}${filter}`);
       loadedAt = wanted;
-      setReasons(answer.byReason);
       draw(answer);
     } catch (error) {
       setText(status, `Could not load the failures: ${error.message}`);
@@ -106,7 +117,8 @@ export function failuresPanel(jobId) {
     reason.value = reasons.includes(chosen) ? chosen : "";
   }
 
-  function draw({ failures, total, reason: filtered }) {
+  function draw({ failures, reason: filtered }) {
+    const { total } = counted;
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
     if (page > pages - 1) return turn(pages - 1);
     rows.replaceChildren(...failures.map(failureRow));

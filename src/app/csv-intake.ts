@@ -3,6 +3,7 @@ import { maxFileSize } from "../env";
 import { ContentTap, TooLargeError, type TapResult } from "../copy/content-tap";
 import { putStream } from "../copy/r2-writer";
 import { CsvRecordTooLargeError, DEFAULT_MAX_RECORD_BYTES } from "../lib/csv";
+import { TurnTimeoutError } from "../lib/concurrency";
 import { HttpError } from "../lib/http";
 import { MAX_COLUMNS, MAX_COLUMNS_JSON_BYTES } from "./csv-limits";
 import type { FilePart } from "../lib/multipart";
@@ -24,8 +25,9 @@ export async function receiveCsv(env: Env, part: FilePart, body: ReadableStream<
   const limit = maxFileSize(env);
   const tap = new ContentTap(limit, { maxRecordBytes: DEFAULT_MAX_RECORD_BYTES });
   try {
-    await putStream(env.FILES, key, tap.tap(body.pipeThrough(sniffCsv())), null, { httpMetadata: { contentType: "text/csv" } });
+    await putStream(env.FILES, key, tap.tap(body.pipeThrough(sniffCsv())), null, { httpMetadata: { contentType: "text/csv" } }, "upload");
   } catch (e) {
+    if (e instanceof TurnTimeoutError) throw new HttpError(503, "The server is busy with other uploads. Please try again in a minute.", "file");
     if (e instanceof TooLargeError) throw new HttpError(413, `File size exceeds ${(limit / (1024 * 1024)).toFixed(2)}MB limit.`, "file");
     if (e instanceof CsvRecordTooLargeError) throw new HttpError(413, `A row of the file is longer than ${e.limitText}.`, "file");
     throw e;

@@ -83,6 +83,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#audit = new AuditOutbox(sql, env.DB);
     // Only the environment's coordinator has relays (a test's own coordinator is read directly).
     const shards = ctx.id.name === COORDINATOR_NAME ? relayShards(env) : 0;
+    if (ctx.id.name === undefined) console.error("coordinator: reached without its name; pushing to no relay (they read the state every 3 s)");
     this.#relays = new RelayFanout(() => Array.from({ length: shards }, (_, i) => relay(env, i, COORDINATOR_NAME)));
     this.#cutover = new CutoverControl(
       ctx.storage,
@@ -199,12 +200,21 @@ export class MigrationCoordinator extends DurableObject<Env> {
   }
 
   /** A batch of request metrics from one gate's isolate; while the cutover is watched, judged at once. */
-  async recordMetrics(samples: BackendSample[]): Promise<void> {
+  /**
+   * A batch of request metrics from one gate's isolate, or from a relay (with `batchId`, counted once
+   * however often it is sent). Once recorded, the batch is taken: a failure of the analysis that
+   * follows is the analysis's own (it retries), not a reason to send the batch again.
+   */
+  async recordMetrics(samples: BackendSample[], batchId?: string): Promise<void> {
     this.#metricBatches++;
-    this.#cutover.record(samples, Date.now());
+    if (!this.#cutover.record(samples, Date.now(), batchId)) return;
     if (!this.#cutover.watched()) return;
-    await this.#wakeups.runNow("cutover");
-    await this.#deliverAudit();
+    try {
+      await this.#wakeups.runNow("cutover");
+      await this.#deliverAudit();
+    } catch (e) {
+      console.error("metrics recorded; judging them failed, and the analysis will try again:", e);
+    }
   }
 
   async metrics(windowSeconds: number) {

@@ -83,9 +83,9 @@ export class CutoverControl {
     this.#commit(current, next, actor, held ? "cutover.plan_held" : "cutover.plan_released", {}, now);
   }
 
-  /** Stores a batch of gate metrics. */
-  record(samples: readonly BackendSample[], now: number): void {
-    this.#metrics.record(samples, now);
+  /** Stores a batch of gate metrics; false if a batch of this id was stored already. */
+  record(samples: readonly BackendSample[], now: number, batchId?: string): boolean {
+    return this.#metrics.record(samples, now, batchId);
   }
 
   /** Each backend's totals over the last `windowSeconds`, whatever the state version. */

@@ -261,7 +261,7 @@ export class Ledger {
   }
 
   /** Bad export rows, then failed items, then the conflicts the job met (conflicts.ts). */
-  /** A page of a job's failures, of one `reason` if given, with how many there are and per reason. */
+  /** A page of a job's failures, of one `reason` if given; the first page also says how many there are, and per reason. */
   failures(jobId: string, limit: number, offset: number, reason: string | null = null): FailurePage {
     const all = `${ROW_FAILURES_SQL}
          UNION ALL
@@ -280,6 +280,8 @@ export class Ledger {
       )
       .toArray()
       .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id }));
+    // Counting reads every failure of the job: done for the first page only, which is what a pager reads first.
+    if (offset > 0) return { failures, total: null, byReason: null };
     const byReason = Object.fromEntries(this.sql.exec<{ reason: string; n: number }>(`SELECT reason, count(*) AS n FROM (${all}) GROUP BY reason ORDER BY reason`, jobId).toArray().map((r) => [r.reason, r.n]));
     const total = reason === null ? Object.values(byReason).reduce((a, b) => a + b, 0) : (byReason[reason] ?? 0);
     return { failures, total, byReason };

@@ -122,10 +122,10 @@ export const STEP_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000] as const;
 /** One page of a job's failures (GET /admin/jobs/:id/failures). */
 export interface FailurePage {
   failures: Failure[];
-  /** Failures matching the request's reason filter (all of them without one). */
-  total: number;
-  /** Every failure of the job counted per reason, whatever the filter. */
-  byReason: Record<string, number>;
+  /** Failures matching the request's reason filter (all of them without one); on the first page (offset 0) only, else null. */
+  total: number | null;
+  /** Every failure of the job counted per reason, whatever the filter; on the first page only, else null. */
+  byReason: Record<string, number> | null;
 }
 
 // ── import conflicts ─────────────────────────────────────────────────────────────────────────

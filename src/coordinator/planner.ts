@@ -85,9 +85,8 @@ async function importStep(ctx: PlanContext, cursor: Extract<PlanCursor, { step: 
         read += batch.length;
         // A step also ends once it has run the job's planStepMs, at the first D1 round trip after it
         // (the Workers clock moves only across I/O, and each batch of D1_BATCH records makes one).
-        if (read >= PLAN_ROWS_PER_STEP || Date.now() - started >= job.settings.planStepMs) {
-          // At the table's last byte, the next step would ask R2 for an empty range, which it refuses.
-          if (offset >= object.size) break;
+        // At the table's last byte the table is done (the next step would ask R2 for an empty range, which it refuses).
+        if ((read >= PLAN_ROWS_PER_STEP || Date.now() - started >= job.settings.planStepMs) && offset < object.size) {
           return { ok: true, plan: { ...cursor, offset, line, header }, counters };
         }
       }

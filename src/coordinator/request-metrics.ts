@@ -12,7 +12,12 @@ export const RETENTION_MS = 60 * 60 * 1000;
 export class RequestMetrics {
   constructor(private readonly sql: SqlStorage) {}
 
-  record(samples: readonly BackendSample[], now: number): void {
+  /** Adds a batch; with `batchId`, only the first time that id is seen (ids are kept for RETENTION_MS). Returns whether it was added. */
+  record(samples: readonly BackendSample[], now: number, batchId?: string): boolean {
+    if (batchId !== undefined) {
+      this.sql.exec(`DELETE FROM metric_batches WHERE received_at < ?`, now - RETENTION_MS);
+      if (this.sql.exec(`INSERT OR IGNORE INTO metric_batches (id, received_at) VALUES (?, ?)`, batchId, now).rowsWritten === 0) return false;
+    }
     const windowStart = Math.floor(now / WINDOW_MS) * WINDOW_MS;
     for (const sample of samples) {
       const existing = this.sql
@@ -39,6 +44,7 @@ export class RequestMetrics {
       this.#count(sample);
     }
     this.sql.exec(`DELETE FROM request_metrics WHERE window_start < ?`, now - RETENTION_MS);
+    return true;
   }
 
   #count(sample: BackendSample): void {

@@ -250,4 +250,14 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE IF NOT EXISTS instance (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT NOT NULL);
       INSERT OR IGNORE INTO instance (id, epoch) VALUES (1, lower(hex(randomblob(16))));`,
   },
+  {
+    version: 10,
+    description: "metric batches already counted, by id (a relay's retried flush is counted once)",
+    sql: `
+      CREATE TABLE IF NOT EXISTS metric_batches (
+        id          TEXT PRIMARY KEY,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS metric_batches_by_time ON metric_batches (received_at);`,
+  },
 ];

@@ -3,15 +3,22 @@ import { Semaphore } from "../lib/concurrency";
 
 /** Multipart part size for bodies of unknown length: bounded memory, R2's 5 MiB minimum respected. */
 const PART_BYTES = 8 * 1024 * 1024;
+/** A body up to this size is gathered and put in one call: cheaper than a stream (and, of unknown length, than a pooled part). */
+const BUFFERED_PUT_BYTES = READ_CHUNK_BYTES;
 /**
- * Part buffers all the multipart uploads of one isolate hold at once: every copy the isolate runs
- * shares its 128 MB, and 64 chunked bodies in flight would otherwise hold 64 parts. An upload takes
- * a buffer at its first byte and gives it back at its end; the others wait (their origin reads pause).
+ * Part buffers the multipart uploads of one isolate hold at once, per kind of work: every request
+ * and copy the isolate runs shares its 128 MB, and 64 chunked bodies in flight would otherwise hold
+ * 64 parts. An upload takes a buffer only once its body outgrows BUFFERED_PUT_BYTES and gives it back
+ * at its end; the others wait (their reads pause) at most PART_WAIT_MS, then fail (a copy is retried;
+ * a user's upload is answered 503). Users' uploads and copies have pools of their own, so slow
+ * uploads cannot hold up a migration; a turn held past PART_LEASE_MS (its request torn down without
+ * ending it) may be taken back.
  */
 export const MAX_PART_BUFFERS = 2;
-const partBuffers = new Semaphore(MAX_PART_BUFFERS);
-/** A body of known length up to this size is gathered and put in one call: cheaper than a stream. */
-const BUFFERED_PUT_BYTES = READ_CHUNK_BYTES;
+const PART_WAIT_MS = 30_000;
+const PART_LEASE_MS = 5 * 60_000;
+export type PartPool = "copy" | "upload";
+const partBuffers: Record<PartPool, Semaphore> = { copy: new Semaphore(MAX_PART_BUFFERS, PART_LEASE_MS), upload: new Semaphore(MAX_PART_BUFFERS, PART_LEASE_MS) };
 
 /** Where the chunks of one object go, in order; close() completes the object, abort() discards it. */
 export interface R2Sink {
@@ -27,13 +34,13 @@ export interface R2Sink {
  * in one call; without a length, they are uploaded in fixed-size multipart parts, one part in
  * memory at a time.
  */
-export function openR2Sink(bucket: R2Bucket, key: string, length: number | null, options: R2PutOptions): R2Sink {
-  if (length === null) return new MultipartSink(bucket, key, options);
+export function openR2Sink(bucket: R2Bucket, key: string, length: number | null, options: R2PutOptions, pool: PartPool = "copy"): R2Sink {
+  if (length === null) return new MultipartSink(bucket, key, options, partBuffers[pool]);
   return length <= BUFFERED_PUT_BYTES ? new BufferedSink(bucket, key, length, options) : new FixedLengthSink(bucket, key, length, options);
 }
 
 /** Streams `body` into R2 at `key` (see openR2Sink). */
-export async function putStream(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, length: number | null, options: R2PutOptions): Promise<void> {
+export async function putStream(bucket: R2Bucket, key: string, body: ReadableStream<Uint8Array>, length: number | null, options: R2PutOptions, pool: PartPool = "copy"): Promise<void> {
   if (length !== null) {
     // A stream can go to put() whole: no JavaScript touches its chunks.
     const fixed = new FixedLengthStream(length);
@@ -43,7 +50,7 @@ export async function putStream(bucket: R2Bucket, key: string, body: ReadableStr
     if (put.status === "rejected") throw put.reason;
     return;
   }
-  const sink = openR2Sink(bucket, key, null, options);
+  const sink = openR2Sink(bucket, key, null, options, pool);
   try {
     for await (const chunk of byteChunks(body)) await sink.write(chunk);
   } catch (e) {
@@ -110,7 +117,7 @@ class BufferedSink implements R2Sink {
 }
 
 class MultipartSink implements R2Sink {
-  /** The part being filled: taken from partBuffers at the first write, reused for every part. */
+  /** The bytes so far while they fit BUFFERED_PUT_BYTES, then the part being filled (a pooled buffer, reused for every part). */
   #part: Uint8Array | null = null;
   #release: (() => void) | null = null;
   #filled = 0;
@@ -121,26 +128,38 @@ class MultipartSink implements R2Sink {
     private readonly bucket: R2Bucket,
     private readonly key: string,
     private readonly options: R2PutOptions,
+    private readonly pool: Semaphore,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (!this.#part) {
-      this.#release = await partBuffers.acquire();
-      this.#part = new Uint8Array(PART_BYTES);
-    }
+    await this.#room(chunk.byteLength);
     let offset = 0;
     while (offset < chunk.byteLength) {
-      const n = Math.min(PART_BYTES - this.#filled, chunk.byteLength - offset);
-      this.#part.set(chunk.subarray(offset, offset + n), this.#filled);
+      const part = this.#part!;
+      const n = Math.min(part.byteLength - this.#filled, chunk.byteLength - offset);
+      part.set(chunk.subarray(offset, offset + n), this.#filled);
       this.#filled += n;
       offset += n;
       if (this.#filled === PART_BYTES) {
         this.#upload ??= await this.bucket.createMultipartUpload(this.key, this.options);
         // Awaited before the buffer is filled again.
-        this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, this.#part));
+        this.#parts.push(await this.#upload.uploadPart(this.#parts.length + 1, part));
         this.#filled = 0;
       }
     }
+  }
+
+  /** A small buffer for a body that may stay small; a pooled part buffer once it outgrows it. */
+  async #room(incoming: number): Promise<void> {
+    if (this.#part && (this.#part.byteLength === PART_BYTES || this.#filled + incoming <= this.#part.byteLength)) return;
+    if (!this.#part && incoming <= BUFFERED_PUT_BYTES) {
+      this.#part = new Uint8Array(BUFFERED_PUT_BYTES);
+      return;
+    }
+    this.#release = await this.pool.acquire(PART_WAIT_MS);
+    const part = new Uint8Array(PART_BYTES);
+    if (this.#part) part.set(this.#part.subarray(0, this.#filled));
+    this.#part = part;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { withTimeout } from "../lib/timeout";
 import type { CutoverState } from "./state";
 
 export interface CachedState {
@@ -86,10 +87,8 @@ export class CutoverStateCache {
   }
 
   async #refresh(): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("coordinator read timed out")), this.timeoutMs)));
-      const state = await Promise.race([this.load(), timeout]);
+      const state = await withTimeout(this.load(), this.timeoutMs, "coordinator read timed out");
       // Reads may finish out of order: never go back to an older version.
       if (this.#state === null || state.version >= this.#state.version) this.#state = state;
       this.#readAt = this.clock();
@@ -98,7 +97,6 @@ export class CutoverStateCache {
       console.error("cutover state read failed; keeping the last known state:", e);
       this.#failed = true;
     } finally {
-      clearTimeout(timer);
       this.#checkedAt = this.clock();
     }
   }

@@ -1,3 +1,4 @@
+import { withTimeout } from "../lib/timeout";
 import type { RelaySnapshot } from "./snapshot";
 
 /** What the fan-out needs of a relay. */
@@ -7,6 +8,8 @@ export interface RelayTarget {
 
 const ATTEMPTS = 3;
 const RETRY_MS = 100;
+/** One push that takes longer is given up (and tried again): a hung relay never holds a change's call for long. */
+const PUSH_TIMEOUT_MS = 500;
 /** How long a change waits for its pushes before the call that made it returns anyway. */
 export const PUSH_WAIT_MS = 2_000;
 
@@ -39,7 +42,7 @@ export class RelayFanout {
 async function pushWithRetries(target: RelayTarget, snapshot: RelaySnapshot): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await target.push(snapshot);
+      return await withTimeout(target.push(snapshot), PUSH_TIMEOUT_MS);
     } catch (e) {
       if (attempt >= ATTEMPTS) {
         console.error(`relay push of state v${snapshot.state.version} failed ${ATTEMPTS} times; the relay reads it itself:`, e);

@@ -1,5 +1,5 @@
-// GET /admin/jobs/:id/failures?reason=…: filtered and paged by the coordinator, with the total and the
-// count per reason, so a dashboard pages through a reason however many failures the job has.
+// GET /admin/jobs/:id/failures?reason=…: filtered and paged by the coordinator; the first page has the
+// total and the count per reason, so a dashboard pages through a reason however many failures the job has.
 import { describe, expect, it } from "vitest";
 import type { Failure, FailurePage } from "../../src/coordinator/model";
 import { exportCsv, toCsv } from "../legacy-origin/corpus";
@@ -27,15 +27,16 @@ describe("GET /admin/jobs/:id/failures with a reason", () => {
     const all = (await adminJson<Answer>(`/admin/jobs/${id}/failures`)).body;
     expect(all.byReason).toEqual({ invalid_row: BAD_ROWS, not_found: MISSING, unsafe_path: UNSAFE });
     expect(all.total).toBe(UNSAFE + MISSING + BAD_ROWS);
-    expect(all.failures).toHaveLength(all.total);
+    expect(all.failures).toHaveLength(all.total!);
 
-    for (const [reason, n] of Object.entries(all.byReason)) {
+    for (const [reason, n] of Object.entries(all.byReason!)) {
       // Two at a time: the pages together are exactly that reason's failures, in the unfiltered order.
       const seen: Failure[] = [];
       for (let offset = 0; offset < n + 2; offset += 2) {
         const { status, body } = await adminJson<Answer>(`/admin/jobs/${id}/failures?reason=${reason}&limit=2&offset=${offset}`);
         expect(status).toBe(200);
-        expect(body).toMatchObject({ reason, total: n, limit: 2, offset, byReason: all.byReason });
+        // The counts come with the first page only (counting reads every failure of the job).
+        expect(body).toMatchObject(offset === 0 ? { reason, total: n, limit: 2, offset, byReason: all.byReason } : { reason, total: null, byReason: null, limit: 2, offset });
         seen.push(...body.failures);
       }
       expect(seen).toEqual(all.failures.filter((f) => f.reason === reason));

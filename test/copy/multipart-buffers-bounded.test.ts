@@ -82,3 +82,24 @@ describe("multipart part buffers", () => {
     expect(await env.FILES.head("test/failing-0.bin")).toBeNull();
   });
 });
+
+describe("bodies of unknown length that stay small", () => {
+  it("take no part buffer: they go on while every buffer is held", async () => {
+    // Bodies that fill a buffer, then stall (a slow client), hold every copy buffer of the isolate.
+    const stalls: ReadableStreamDefaultController<Uint8Array>[] = [];
+    const stalled = () =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new Uint8Array(300 * 1024));
+          stalls.push(controller);
+        },
+      });
+    const holders = Array.from({ length: MAX_PART_BUFFERS }, (_, i) => putStream(env.FILES, `test/stalled-${i}.bin`, stalled(), null, {}));
+    await new Promise((r) => setTimeout(r, 50));
+    await putStream(env.FILES, "test/small-while-busy.bin", generated(200 * 1024, 3), null, {});
+    expect((await env.FILES.head("test/small-while-busy.bin"))!.size).toBe(200 * 1024);
+    for (const controller of stalls) controller.close();
+    await Promise.all(holders);
+    expect((await env.FILES.head("test/stalled-0.bin"))!.size).toBe(300 * 1024);
+  });
+});

@@ -79,3 +79,26 @@ describe("the analysis through the relays", () => {
     expect((await controlPlane(env, 2).readState()).phase).toBe("rolled_back");
   });
 });
+
+describe("a relay's flush, sent again", () => {
+  beforeEach(resetPrimaryCoordinator);
+
+  it("is counted once by the coordinator under its batch id", async () => {
+    const stub = coordinator(env);
+    await stub.recordMetrics(batch(9, 1), "relay-test:1");
+    await stub.recordMetrics(batch(9, 1), "relay-test:1");
+    await stub.recordMetrics(batch(4, 0), "relay-test:2");
+    expect(await stub.metrics(600)).toMatchObject({ workers: { requests: 13, errors: 1 } });
+  });
+
+  it("drops malformed samples at the relay and keeps the good ones", async () => {
+    const bad = [
+      { ...batch(5, 0)[0]!, backend: "evil" },
+      { ...batch(5, 0)[0]!, requests: -3 },
+      { ...batch(5, 0)[0]!, histogram: new Array(1_000).fill(1) },
+    ] as unknown as BackendSample[];
+    await relay(env, 5, COORDINATOR_NAME).recordMetrics([...bad, ...batch(6, 2)]);
+    await waitForRequests(6);
+    expect((await coordinator(env).metrics(600)).workers.errors).toBe(2);
+  });
+});
