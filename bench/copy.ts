@@ -12,9 +12,11 @@ import { copyMeasure, nodeBaseline, type CopyMeasure } from "./baseline.ts";
 import { COPY_BENCH, generateBenchCorpus } from "./corpus.ts";
 import { api, BENCH_TOKEN as TOKEN, ended, jobSeconds, putExport, round, waitFor, workerdCpuSeconds, workerdPeakMiB } from "./dev-worker.ts";
 import { platformFloor } from "./floor.ts";
+import { connectInspector, isolateCpuMs } from "./inspector.ts";
 
 const CONCURRENCY = 32;
 const PORT = 8793;
+const INSPECTOR_PORT = 9235;
 const BIG_JOB_ITEMS = Number(process.env.BENCH_BIG_ITEMS ?? 100_000);
 const BIG_JOB_DISPATCH_SECONDS = 20;
 const SETTINGS = { maxInFlight: 1_000, batchSize: 10, consumerConcurrency: CONCURRENCY, ratePerSecond: 10_000 };
@@ -42,13 +44,20 @@ async function main() {
     const floor = await platformFloor(PORT, server.url, corpus.files, CONCURRENCY);
     console.log(`floor: fetch only ${round(floor.fetchOnly.seconds, 2)} s, fetch → R2 ${round(floor.fetchToR2.seconds, 2)} s`);
 
-    worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: server.url, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench", LEGACY_JWT_SECRET: "bench-legacy" });
+    worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: server.url, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench", LEGACY_JWT_SECRET: "bench-legacy" }, { inspectorPort: INSPECTOR_PORT });
     await putExport(worker, "bench", "users", exportCsv(corpus, "users"));
     await putExport(worker, "bench", "files", exportCsv(corpus, "files"));
 
     const cpuBefore = workerdCpuSeconds(worker);
-    const { id } = await api(worker, "/admin/jobs", { method: "POST", body: JSON.stringify({ kind: "full", exportSet: "bench", settings: SETTINGS }) });
-    const job = await waitFor(worker, id, ended, 600_000);
+    const inspector = await connectInspector(INSPECTOR_PORT);
+    let job: any;
+    let id = "";
+    // The engine's own CPU: its isolate's, apart from the local simulators that share workerd's thread.
+    const engineCpuMs = await isolateCpuMs(inspector, async () => {
+      id = (await api(worker!, "/admin/jobs", { method: "POST", body: JSON.stringify({ kind: "full", exportSet: "bench", settings: SETTINGS }) })).id;
+      job = await waitFor(worker!, id, ended, 600_000);
+    });
+    inspector.close();
     const seconds = jobSeconds(job);
     const cpuSeconds = workerdCpuSeconds(worker) - cpuBefore;
     if (job.state !== "completed") throw new Error(`the full job ended ${job.state}: ${JSON.stringify(job.items)}`);
@@ -104,6 +113,7 @@ async function main() {
         workerdPeakMiB: copyPeakMiB,
         workerdCpuSeconds: round(cpuSeconds),
         workerdCoresBusy: round(cpuSeconds / seconds),
+        engineIsolateCpuMsPerFile: round(engineCpuMs / corpus.files.length, 3),
       },
       ratios: { filesPerSecond: round(engine.filesPerSecond / baselineView.filesPerSecond), mibPerSecond: round(engine.mibPerSecond / baselineView.mibPerSecond) },
       platformFloor: {
@@ -146,6 +156,8 @@ async function main() {
   Under \`wrangler dev\` the Worker, the coordinator, the queue broker and the R2 and D1 simulators all run on workerd's one
   thread, so the engine is CPU-bound on one core while this machine's second core is left to the origin: per file that is
   ${round((report.engine.workerdCpuSeconds * 1000) / engine.files, 2)} ms of CPU (fetch, hashing and row counting, an R2 put, its share of a D1 batch and of a coordinator report).
+  Of that, the engine's own isolate (the Worker, its consumer and its coordinator, profiled through the V8 inspector)
+  used ${report.engine.engineIsolateCpuMsPerFile} ms per file; the rest is the local R2, D1 and queue simulators and workerd's I/O.
 - Local R2 reads alone: the \`verify\` job, which only reads each object back from R2 and hashes it, reaches ${verifyRun.mibPerSecond} MiB/s
   (${round(verifyRun.mibPerSecond / baselineView.mibPerSecond)}× the baseline's MiB/s). Copying also writes every byte to local R2 (SQLite index + blob files) and reads it from the origin.
 - Per-item overhead: on tiny files (the 100,000-item job) the engine completes ${h.itemsPerSecond} items/s (${round(h.itemsPerSecond / baselineView.filesPerSecond)}× the baseline's files/s):
