@@ -4,6 +4,7 @@ import { makePassword } from "../../src/app/auth/passwords";
 import { bucketOf, userHash } from "../../src/cutover/bucket";
 import { adminJson, afterCacheTtl, originUrl, patchCutover, resetPrimaryCoordinator, worker } from "../helpers";
 import { LEGACY_PAGE } from "../config";
+import { RELAY_FLUSH_MS } from "../../src/relay/gate-relay";
 
 /**
  * Pages take part in the split like the API: a user's page and their API calls come from the same
@@ -92,20 +93,26 @@ describe("pages follow the user's side", () => {
     const user = USERS[0]!;
     const { access } = (await (await worker("/api/accounts/login/", { method: "POST", body: JSON.stringify({ username: user.username, password: user.password }), headers: { "content-type": "application/json" } })).json()) as { access: string };
     const counted = async () => (await adminJson("/admin/metrics?window=60")).body.backends.workers.requests as number;
-    /** An API call a second after the last batch: it is recorded and flushes the batch (in the background); the count once it has landed. */
-    const apiCallFlushed = async (ip: string, from: number) => {
+    /**
+     * An API call a second after the gate's last batch: it is recorded and flushes the batch (in the
+     * background); then the count once it has stopped moving (relays forward what they hold at most
+     * once per RELAY_FLUSH_MS, so earlier traffic may land after this call's).
+     */
+    const apiCallSettled = async (ip: string) => {
       await new Promise((r) => setTimeout(r, 1_100));
       await (await worker("/api/accounts/user/", { headers: { authorization: `Bearer ${access}`, "cf-connecting-ip": ip } })).arrayBuffer();
-      for (let i = 0; i < 30; i++) {
+      let last = await counted();
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, RELAY_FLUSH_MS + 500));
         const now = await counted();
-        if (now > from) return now;
-        await new Promise((r) => setTimeout(r, 100));
+        if (now === last) return now;
+        last = now;
       }
-      throw new Error("the metrics batch never landed");
+      throw new Error("the request metrics never settled");
     };
-    const before = await apiCallFlushed("192.0.2.1", await counted());
+    const before = await apiCallSettled("192.0.2.1");
     for (const path of ["/", "/files", "/app.js", "/app.css", "/filters"]) await (await worker(path, { headers: { "cf-connecting-ip": "192.0.2.2" } })).arrayBuffer();
-    expect(await apiCallFlushed("192.0.2.3", before)).toBe(before + 1);
+    expect(await apiCallSettled("192.0.2.3")).toBe(before + 1);
     // A page may not be posted to; the API keeps its JSON 404 for unknown routes.
     expect((await worker("/files", { method: "POST" })).status).toBe(405);
     expect((await worker("/api/nowhere/")).status).toBe(404);
