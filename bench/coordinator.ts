@@ -147,6 +147,9 @@ export function coordinatorMarkdown(r: Awaited<ReturnType<typeof coordinatorBenc
 | workerd CPU per item (coordinator, queue, consumer, D1 and R2 simulators) | ${r.cpuMsPerItem} ms |
 | coordinator SQLite per item | ${r.storageBytesPerItem} B (${r.storageBytesPerItemAfterPlanning} B right after planning) |
 | alarm steps | ${r.steps.count}; ≤ 10 ms ${share("10")}, ≤ 25 ms ${share("25")}, ≤ 50 ms ${share("50")}, ≤ 100 ms ${share("100")}, ≤ 250 ms ${share("250")}; longest ${r.steps.maxMs} ms |
+${Object.entries(r.steps.byState as Record<string, { maxMs: number; atMostMs: Record<string, number> }>)
+  .map(([state, { maxMs, atMostMs }]) => `| steps while ${state} | ${atMostMs["+Inf"]}; ≤ 50 ms ${round((100 * (atMostMs["50"] ?? 0)) / Math.max(1, atMostMs["+Inf"] ?? 0), 1)} %; longest ${maxMs} ms |`)
+  .join("\n")}
 | GET /admin/jobs/:id | ${r.jobViewMs.empty} ms empty, ${r.jobViewMs.full} ms at ${r.planned.toLocaleString("en")} items |
 | first failures page | ${r.failuresPageMs} ms |
 | workerd peak RSS | ${r.workerdPeakMiB} MiB |

@@ -580,7 +580,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     const job = this.#jobs.active();
     if (!job) return null;
     const wake = await this.#jobStep(job, now);
-    this.#recordStep(job.id, Date.now() - now);
+    this.#recordStep(job.id, job.state, Date.now() - now);
     return wake;
   }
 
@@ -662,14 +662,19 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return now;
   }
 
-  #recordStep(jobId: string, ms: number): void {
+  /** Counts a step of the job, by the state it started in (planning, copying, verifying…), in the histogram of STEP_BOUNDS_MS. */
+  #recordStep(jobId: string, state: string, ms: number): void {
     const job = this.#jobs.get(jobId);
     if (!job) return;
     const { counters } = job;
-    const stepHistogram = counters.stepHistogram?.slice() ?? new Array<number>(STEP_BOUNDS_MS.length + 1).fill(0);
     const bucket = STEP_BOUNDS_MS.findIndex((bound) => ms <= bound);
-    stepHistogram[bucket === -1 ? STEP_BOUNDS_MS.length : bucket]!++;
-    this.#jobs.update(jobId, { counters: { ...counters, steps: (counters.steps ?? 0) + 1, maxStepMs: Math.max(counters.maxStepMs ?? 0, ms), stepHistogram } }, Date.now());
+    const count = (histogram: readonly number[] | undefined) => {
+      const next = histogram?.slice() ?? new Array<number>(STEP_BOUNDS_MS.length + 1).fill(0);
+      next[bucket === -1 ? STEP_BOUNDS_MS.length : bucket]!++;
+      return next;
+    };
+    const stepsByState = { ...counters.stepsByState, [state]: { histogram: count(counters.stepsByState?.[state]?.histogram), maxMs: Math.max(counters.stepsByState?.[state]?.maxMs ?? 0, ms) } };
+    this.#jobs.update(jobId, { counters: { ...counters, steps: (counters.steps ?? 0) + 1, maxStepMs: Math.max(counters.maxStepMs ?? 0, ms), stepHistogram: count(counters.stepHistogram), stepsByState } }, Date.now());
   }
 
   #complete(job: JobRecord, now: number): void {
@@ -700,7 +705,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       legacyChanges: job.counters.legacyChanges ?? 0,
       deletedOnNew: { files: job.counters.filesDeletedOnNew ?? 0, filters: job.counters.filtersDeletedOnNew ?? 0 },
       exportedAt: iso(job.counters.exportedAt ?? null),
-      steps: { count: job.counters.steps ?? 0, maxMs: job.counters.maxStepMs ?? 0, planningMs: job.counters.plannedAt ? job.counters.plannedAt - job.createdAt : null, atMostMs: stepsAtMost(job.counters.stepHistogram) },
+      steps: { count: job.counters.steps ?? 0, maxMs: job.counters.maxStepMs ?? 0, planningMs: job.counters.plannedAt ? job.counters.plannedAt - job.createdAt : null, atMostMs: stepsAtMost(job.counters.stepHistogram), byState: Object.fromEntries(Object.entries(job.counters.stepsByState ?? {}).map(([state, { histogram, maxMs }]) => [state, { maxMs, atMostMs: stepsAtMost(histogram) }])) },
       throughput: { filesPerSecond: round(filesPerSecond), bytesPerSecond: Math.round(counts.bytesDone / seconds) },
       eta: job.finishedAt || open === 0 ? 0 : filesPerSecond > 0 ? Math.ceil(open / filesPerSecond) : null,
       createdAt: iso(job.createdAt)!,

@@ -38,6 +38,8 @@ export interface JobCounters {
   maxStepMs?: number;
   /** The steps counted per STEP_BOUNDS_MS bucket (the last: slower than all of them). */
   stepHistogram?: number[];
+  /** The same per job state the step started in. */
+  stepsByState?: Record<string, { histogram: number[]; maxMs: number }>;
   /** Who created the job (an operator, or `run:<id>` for a cutover run's). */
   createdBy?: string;
   /** When planning finished. */

@@ -86,7 +86,7 @@ export interface JobView extends JobIdentity {
   /** The oldest upload time of the export set's tables (full and delta jobs). */
   exportedAt: string | null;
   /** Alarm steps this job took and the longest (ms); how long planning took (ms); how many steps took at most each bound (ms). */
-  steps: { count: number; maxMs: number; planningMs: number | null; atMostMs: Record<string, number> };
+  steps: { count: number; maxMs: number; planningMs: number | null; atMostMs: Record<string, number>; byState: Record<string, { maxMs: number; atMostMs: Record<string, number> }> };
   throughput: { filesPerSecond: number; bytesPerSecond: number };
   eta: number | null;
   createdAt: string;

@@ -21,6 +21,9 @@ describe("a planning step that ends where its table ends", () => {
       await putExport(set, "files", FILES);
       const job = await waitForJob(await startJob({ kind: "full", exportSet: set, settings }), undefined, 120_000);
       expect(job).toMatchObject({ state: "completed", error: null, users: { migrated: count } });
+      // A step per batch of the users table, at least, counted among the planning steps.
+      expect(job.steps.byState.planning!.atMostMs["+Inf"]).toBeGreaterThanOrEqual(3);
+      expect(job.steps.atMostMs["+Inf"]).toBe(job.steps.count);
     });
   }
 });
