@@ -188,14 +188,14 @@ export class MigrationCoordinator extends DurableObject<Env> {
     if (outcome.ok) {
       // Judge the new state at once: this sets when the analysis looks again.
       await this.#wakeups.runNow("cutover");
-      await this.#deliverAudit();
+      await this.#settleChange();
     }
     return outcome;
   }
 
   async rollbackCutover(actor: string, reason: string): Promise<Outcome<CutoverState>> {
     const outcome = this.#cutover.rollback(actor, reason, null, Date.now());
-    if (outcome.ok) await this.#deliverAudit();
+    if (outcome.ok) await this.#settleChange();
     return outcome;
   }
 
@@ -211,7 +211,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     if (!this.#cutover.watched()) return;
     try {
       await this.#wakeups.runNow("cutover");
-      await this.#deliverAudit();
+      await this.#settleChange();
     } catch (e) {
       console.error("metrics recorded; judging them failed, and the analysis will try again:", e);
     }
@@ -247,7 +247,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     const started = this.#run.start(plan, actor, Date.now());
     if (!started.ok) return started;
     await this.#wakeups.runNow("run");
-    await this.#deliverAudit();
+    await this.#settleChange();
     return { ok: true, value: (await this.getRun()).value! };
   }
 
@@ -268,7 +268,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     if (!outcome.ok) return outcome;
     await this.#wakeups.runNow("run");
     await this.#wakeups.runNow("cutover");
-    await this.#deliverAudit();
+    await this.#settleChange();
     return { ok: true, value: (await this.getRun()).value! };
   }
 
@@ -325,7 +325,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       return created;
     });
     await this.#wakeups.request("job", now);
-    await this.#deliverAudit();
+    await this.#settleChange();
     return { ok: true, value: this.#view(job) };
   }
 
@@ -396,7 +396,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       return requeued;
     });
     await this.#wakeups.request("job", now);
-    await this.#deliverAudit();
+    await this.#settleChange();
     const view = this.#view(this.#jobs.get(id)!);
     return { ok: true, value: requeued === undefined ? view : { ...view, requeued } };
   }
@@ -463,7 +463,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     });
     this.#cutover.reverseApplied(toSeq, actor, now);
     await this.#wakeups.runNow("roundtrip");
-    await this.#deliverAudit();
+    await this.#settleChange();
     return { ok: true, value: appliedView(this.#reverse.applied(id)!) };
   }
 
@@ -508,7 +508,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       if (rename) this.#conflicts.recordRename(rename.legacyUserId, rename.legacyUsername, rename.username, now);
       this.#audit.add({ actor, action: "conflict.resolve", target: `conflict:${id}`, details: { table: conflict.table, rowKey: conflict.rowKey, field: conflict.field, ...resolution } }, now);
     });
-    await this.#deliverAudit();
+    await this.#settleChange();
     return { ok: true, value: { conflict: publicView(this.#conflicts.get(id)!), note, ...(legacySql ? { legacySql } : {}) } };
   }
 
@@ -563,14 +563,14 @@ export class MigrationCoordinator extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     await this.#wakeups.alarm();
     // The analysis may have advanced the plan or rolled back.
-    await this.#deliverAudit();
+    await this.#settleChange();
   }
 
   /**
    * After a change: its audit entries go to D1 (or are scheduled, if D1 fails), and a cutover change
    * has reached the relays (or the wait ran out) before the call that made it returns.
    */
-  async #deliverAudit(): Promise<void> {
+  async #settleChange(): Promise<void> {
     await this.#relays.settled();
     if (this.#audit.pending() > 0) await this.#wakeups.runNow("audit");
   }

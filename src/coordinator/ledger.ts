@@ -35,6 +35,13 @@ const ROW_FAILURES_SQL = `
   SELECT 'row' AS kind, NULL AS file_id, export_table AS tbl, line, NULL AS source, 'invalid_row' AS reason, error AS detail, 0 AS attempts, NULL AS conflict_id
     FROM row_errors WHERE job_id = ?1`;
 
+/** Every failure of job ?1, with the columns of Ledger.failures: bad rows, failed items, conflicts. */
+const JOB_FAILURES_SQL = `${ROW_FAILURES_SQL}
+  UNION ALL
+  SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts, NULL
+    FROM items WHERE job_id = ?1 AND state = 'failed'
+  UNION ALL ${CONFLICT_FAILURES_SQL}`;
+
 /**
  * The per-item ledger of one coordinator: every item's state, attempts, lease and result. Every
  * transition is a single guarded UPDATE, so duplicate reports, redeliveries and repeated alarms
@@ -260,17 +267,14 @@ export class Ledger {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM row_errors WHERE job_id = ?`, jobId).one().n;
   }
 
-  /** Bad export rows, then failed items, then the conflicts the job met (conflicts.ts). */
-  /** A page of a job's failures, of one `reason` if given; the first page also says how many there are, and per reason. */
+  /**
+   * A page of a job's failures (bad export rows, then failed items, then the conflicts it met), of
+   * one `reason` if given; the first page also says how many there are, and per reason.
+   */
   failures(jobId: string, limit: number, offset: number, reason: string | null = null): FailurePage {
-    const all = `${ROW_FAILURES_SQL}
-         UNION ALL
-         SELECT 'item', file_id, NULL, NULL, json_extract(payload, '$.legacyPath'), error, detail, attempts, NULL
-           FROM items WHERE job_id = ?1 AND state = 'failed'
-         UNION ALL ${CONFLICT_FAILURES_SQL}`;
     const failures = this.sql
       .exec<{ kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null }>(
-        `SELECT * FROM (${all}) WHERE ?4 IS NULL OR reason = ?4
+        `SELECT * FROM (${JOB_FAILURES_SQL}) WHERE ?4 IS NULL OR reason = ?4
          ORDER BY kind DESC, tbl, line, file_id
          LIMIT ?2 OFFSET ?3`,
         jobId,
@@ -282,7 +286,7 @@ export class Ledger {
       .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id }));
     // Counting reads every failure of the job: done for the first page only, which is what a pager reads first.
     if (offset > 0) return { failures, total: null, byReason: null };
-    const byReason = Object.fromEntries(this.sql.exec<{ reason: string; n: number }>(`SELECT reason, count(*) AS n FROM (${all}) GROUP BY reason ORDER BY reason`, jobId).toArray().map((r) => [r.reason, r.n]));
+    const byReason = Object.fromEntries(this.sql.exec<{ reason: string; n: number }>(`SELECT reason, count(*) AS n FROM (${JOB_FAILURES_SQL}) GROUP BY reason ORDER BY reason`, jobId).toArray().map((r) => [r.reason, r.n]));
     const total = reason === null ? Object.values(byReason).reduce((a, b) => a + b, 0) : (byReason[reason] ?? 0);
     return { failures, total, byReason };
   }

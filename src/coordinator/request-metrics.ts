@@ -2,8 +2,8 @@ import { emptyHistogram, HISTOGRAM_SIZE, mergeInto, quantileMs } from "../cutove
 import { STATUS_CLASSES, type Backend, type BackendCounters, type BackendSample, type BackendSummary, type BackendTotals, type SeriesPoint, type StatusClass } from "../cutover/metrics-model";
 
 /** Metrics are kept in windows of this size, for this long. */
-export const WINDOW_MS = 1_000;
-export const RETENTION_MS = 60 * 60 * 1000;
+const WINDOW_MS = 1_000;
+const RETENTION_MS = 60 * 60 * 1000;
 
 /**
  * The coordinator's store of request metrics flushed by the gates (tables in schema.ts): the judged

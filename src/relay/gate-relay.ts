@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import type { BackendSample } from "../cutover/metrics-model";
-import { addSample, emptySample } from "../cutover/sample-sum";
+import { addSample, emptySample, sumSamples } from "../cutover/sample-sum";
 import { backendSampleSchema } from "./sample-schema";
 import type { CutoverState } from "../cutover/state";
 import { runMigrations, type Migration } from "../lib/do-migrations";
@@ -162,17 +162,11 @@ export class GateRelay extends DurableObject<Env> {
       flush = { seq: flush.seq + 1, up_to: upTo, batch_id: `${this.ctx.id.toString()}:${flush.seq + 1}` };
       sql.exec(`UPDATE flush SET seq = ?, up_to = ?, batch_id = ? WHERE id = 1`, flush.seq, flush.up_to, flush.batch_id);
     }
-    const merged = new Map<string, BackendSample>();
-    for (const { sample } of sql.exec<{ sample: string }>(`SELECT sample FROM pending_samples WHERE generation <= ?`, flush.up_to)) {
-      const s = JSON.parse(sample) as BackendSample;
-      const key = `${s.backend}@${s.version}`;
-      const into = merged.get(key) ?? emptySample(s.backend, s.version);
-      addSample(into, s);
-      merged.set(key, into);
-    }
+    const rows = sql.exec<{ sample: string }>(`SELECT sample FROM pending_samples WHERE generation <= ?`, flush.up_to).toArray();
+    const samples = sumSamples(rows.map((row) => JSON.parse(row.sample) as BackendSample));
     this.#lastFlush = Date.now();
     try {
-      await coordinator(this.env, this.#coordinatorName()).recordMetrics([...merged.values()], flush.batch_id!);
+      await coordinator(this.env, this.#coordinatorName()).recordMetrics(samples, flush.batch_id!);
       this.ctx.storage.transactionSync(() => {
         sql.exec(`DELETE FROM pending_samples WHERE generation <= ?`, flush.up_to);
         sql.exec(`UPDATE flush SET up_to = NULL, batch_id = NULL WHERE id = 1`);
