@@ -543,11 +543,15 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async receiveReports(reports: ItemReport[]): Promise<{ applied: number }> {
     const now = Date.now();
     let applied = 0;
-    const settings = new Map<string, JobRecord["settings"] | null>();
+    const byJob = new Map<string, ItemReport[]>();
     for (const report of reports) {
-      if (!settings.has(report.jobId)) settings.set(report.jobId, this.#jobs.get(report.jobId)?.settings ?? null);
-      const jobSettings = settings.get(report.jobId);
-      if (jobSettings && this.#ledger.apply(report, now, jobSettings)) applied++;
+      const ofJob = byJob.get(report.jobId);
+      if (ofJob) ofJob.push(report);
+      else byJob.set(report.jobId, [report]);
+    }
+    for (const [jobId, ofJob] of byJob) {
+      const settings = this.#jobs.get(jobId)?.settings;
+      if (settings) applied += this.#ledger.applyAll(jobId, ofJob, now, settings);
     }
     // Refill the in-flight window now rather than at the next alarm.
     const job = this.#jobs.active();
@@ -620,7 +624,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   /** Expire dead leases, dispatch within window and rate, and move on when nothing is open. */
   async #pump(job: JobRecord, now: number): Promise<number | null> {
     this.#ledger.expireLeases(job.id, now, job.settings);
-    const { retryAt } = job.paused ? { retryAt: null } : await this.#dispatcher.dispatch(job, now);
+    const { retryAt, more } = job.paused ? { retryAt: null, more: false } : await this.#dispatcher.dispatch(job, now);
     if (!this.#ledger.hasOpen(job.id)) {
       if (job.state === "copying") {
         this.#jobs.update(job.id, { state: "verifying", plan: { step: "reconcile", afterFileId: "" } }, now);
@@ -629,6 +633,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
       this.#complete(job, now);
       return null;
     }
+    if (more) return now;
     const { leaseUntil, readyAt } = this.#ledger.deadlines(job.id);
     const windowFull = this.#ledger.leasedCount(job.id) >= job.settings.maxInFlight;
     let wake = leaseUntil ?? Infinity;

@@ -5,6 +5,9 @@ import { verifiesOnly } from "./model";
 
 /** Items leased per dispatch call at most, whatever the window: keeps one step bounded. */
 const MAX_ITEMS_PER_DISPATCH = 1_000;
+/** Items leased and sent at a time within a call; the call stops after DISPATCH_STEP_MS, checked after each send. */
+const LEASE_CHUNK = 250;
+const DISPATCH_STEP_MS = 25;
 /**
  * Queues limits: 128 KB a message, 100 messages and 256 KB a sendBatch, in UTF-8 bytes of the JSON
  * body. Stay under with margin.
@@ -18,6 +21,8 @@ export interface DispatchResult {
   sent: number;
   /** When dispatch could continue, if it is only waiting for rate tokens. */
   retryAt: number | null;
+  /** The call stopped on time with items still ready and room in the window: go on at once. */
+  more: boolean;
 }
 
 /** Token bucket: ratePerSecond tokens a second, holding at most one second's worth. */
@@ -57,22 +62,41 @@ export class Dispatcher {
     private readonly queue: Queue<CopyMessage>,
   ) {}
 
+  /**
+   * Leases and sends ready items, LEASE_CHUNK at a time, until the window, the rate, the ready items,
+   * MAX_ITEMS_PER_DISPATCH or DISPATCH_STEP_MS runs out (the Workers clock moves across each send).
+   */
   async dispatch(job: JobRecord, now: number): Promise<DispatchResult> {
+    const started = Date.now();
+    let sent = 0;
+    let budget = MAX_ITEMS_PER_DISPATCH;
+    for (;;) {
+      const chunk = await this.#dispatchChunk(job, Math.min(budget, LEASE_CHUNK), now);
+      sent += chunk.sent;
+      budget -= chunk.leased;
+      if (chunk.stop) return { sent, retryAt: chunk.retryAt, more: false };
+      if (budget <= 0 || Date.now() - started >= DISPATCH_STEP_MS) return { sent, retryAt: null, more: true };
+    }
+  }
+
+  /** Leases up to `limit` items within window and rate and sends them; `stop` when there is no point in another chunk now. */
+  async #dispatchChunk(job: JobRecord, limit: number, now: number): Promise<{ sent: number; leased: number; retryAt: number | null; stop: boolean }> {
     const { settings } = job;
-    const room = Math.min(settings.maxInFlight - this.ledger.leasedCount(job.id), MAX_ITEMS_PER_DISPATCH);
-    if (room <= 0) return { sent: 0, retryAt: null };
+    const room = Math.min(settings.maxInFlight - this.ledger.leasedCount(job.id), limit);
+    if (room <= 0) return { sent: 0, leased: 0, retryAt: null, stop: true };
     const granted = this.#limiter.take(settings.ratePerSecond, room, now);
     const leased = this.ledger.lease(job.id, granted, now, settings.leaseSeconds * 1000);
     // Tokens not used for lack of ready items go back into the bucket.
     this.#limiter.refund(granted - leased.length);
     const retryAt = granted < room ? now + this.#limiter.msUntil(Math.min(room, settings.batchSize), settings.ratePerSecond) : null;
-    if (leased.length === 0) return { sent: 0, retryAt };
+    if (leased.length === 0) return { sent: 0, leased: 0, retryAt, stop: true };
     const { messages, oversize } = pack(job, leased);
     for (const item of oversize) {
       this.#fail(job, item, "message_too_large", `its queue message would be ${item.bytes} bytes, over the ${MAX_MESSAGE_BYTES}-byte limit`, now);
     }
     const { sent, refused } = await this.#send(job, messages, now);
-    return { sent, retryAt: refused ? now + SEND_RETRY_MS : retryAt };
+    if (refused) return { sent, leased: leased.length, retryAt: now + SEND_RETRY_MS, stop: true };
+    return { sent, leased: leased.length, retryAt, stop: retryAt !== null || leased.length < granted };
   }
 
   /** Sends the messages batch by batch, stopping at the first batch the queue refuses. */

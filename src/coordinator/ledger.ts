@@ -50,24 +50,41 @@ const JOB_FAILURES_SQL = `${ROW_FAILURES_SQL}
 export class Ledger {
   constructor(private readonly sql: SqlStorage) {}
 
-  /** Adds items; returns the positions (in `items`) of those whose file id the job already had. */
+  /**
+   * Adds items; returns the positions (in `items`) of those whose file id the job already had (or
+   * that came earlier in `items`). One statement per call: the rows go in as one JSON array, since a
+   * statement per row costs more than the row.
+   */
   insert(jobId: string, items: readonly NewItem[]): number[] {
+    if (items.length === 0) return [];
+    const rows = items.map((item) => [
+      item.fileId,
+      item.sourcePath,
+      item.r2Key,
+      item.expectedSize,
+      JSON.stringify(item.payload),
+      item.failure ? "failed" : "pending",
+      item.failure?.reason ?? null,
+      item.failure?.detail ?? null,
+    ]);
+    const inserted = new Set(
+      this.sql
+        .exec<{ file_id: string }>(
+          `INSERT INTO items (job_id, file_id, source_path, r2_key, expected_size, payload, state, error, detail)
+           SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
+             FROM json_each(?2) WHERE true ORDER BY key
+           ON CONFLICT (job_id, file_id) DO NOTHING
+           RETURNING file_id`,
+          jobId,
+          JSON.stringify(rows),
+        )
+        .toArray()
+        .map((r) => r.file_id),
+    );
     const duplicates: number[] = [];
     for (const [index, item] of items.entries()) {
-      const cursor = this.sql.exec(
-        `INSERT INTO items (job_id, file_id, source_path, r2_key, expected_size, payload, state, error, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, file_id) DO NOTHING`,
-        jobId,
-        item.fileId,
-        item.sourcePath,
-        item.r2Key,
-        item.expectedSize,
-        JSON.stringify(item.payload),
-        item.failure ? "failed" : "pending",
-        item.failure?.reason ?? null,
-        item.failure?.detail ?? null,
-      );
-      if (cursor.rowsWritten === 0) duplicates.push(index);
+      // The first of a file id in `items` is the one inserted.
+      if (!inserted.delete(item.fileId)) duplicates.push(index);
     }
     return duplicates;
   }
@@ -156,21 +173,37 @@ export class Ledger {
     return expired.length;
   }
 
+  /**
+   * Applies consumer reports of one job; returns how many changed the ledger. A success is accepted
+   * from any attempt, even one whose lease was re-issued: the copy is real. Successes go in as one
+   * statement (one JSON array), so they are applied before the failures.
+   */
+  applyAll(jobId: string, reports: readonly ItemReport[], now: number, settings: JobSettings): number {
+    const done = reports.filter((r) => r.outcome === "done").map((r) => [r.fileId, r.bytes, r.sha256, r.identical ? 1 : 0]);
+    let applied =
+      done.length === 0
+        ? 0
+        : this.sql.exec(
+            // Without statistics SQLite would scan the job's items for each report: the reports are
+            // matched to items first (CROSS JOIN keeps that order), then updated by rowid.
+            `WITH r AS MATERIALIZED (
+               SELECT i.rowid AS id, j.value ->> 1 AS bytes, j.value ->> 2 AS sha256, j.value ->> 3 AS identical
+                 FROM json_each(?2) AS j CROSS JOIN items AS i ON i.job_id = ?1 AND i.file_id = j.value ->> 0
+                WHERE i.state IN ('pending', 'leased'))
+             UPDATE items SET state = 'done', bytes = r.bytes, sha256 = r.sha256, identical = r.identical, error = NULL, detail = NULL, lease_until = NULL
+               FROM r WHERE items.rowid = r.id
+             RETURNING items.file_id`,
+            jobId,
+            JSON.stringify(done),
+          ).toArray().length;
+    for (const report of reports) if (report.outcome === "failed" && this.apply(report, now, settings)) applied++;
+    return applied;
+  }
+
   /** Applies one consumer report. Returns whether it changed the ledger. */
   apply(report: ItemReport, now: number, settings: JobSettings): boolean {
     if (report.outcome === "done") {
-      // A success is accepted from any attempt, even one whose lease was re-issued: the copy is real.
-      return (
-        this.sql.exec(
-          `UPDATE items SET state = 'done', bytes = ?, sha256 = ?, identical = ?, error = NULL, detail = NULL, lease_until = NULL
-           WHERE job_id = ? AND file_id = ? AND state IN ('pending', 'leased')`,
-          report.bytes,
-          report.sha256,
-          report.identical ? 1 : 0,
-          report.jobId,
-          report.fileId,
-        ).rowsWritten > 0
-      );
+      return this.applyAll(report.jobId, [report], now, settings) > 0;
     }
     // A failure counts only for the attempt that holds the lease; stale ones are ignored.
     const current = this.sql
