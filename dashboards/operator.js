@@ -1,4 +1,5 @@
 // Operator dashboard: one live page polling the operator API every 2 s with the token the operator typed.
+import { readAlerts, renderAlerts, wireAlerts } from "./alerts.js";
 import { api, currentToken, useToken } from "./api.js";
 import { renderAudit } from "./audit.js";
 import { renderCutover, wireCutover } from "./cutover.js";
@@ -25,6 +26,7 @@ const SOURCES = [
   { read: () => readTraffic(api), render: (traffic) => renderTraffic(traffic, cutover), errorId: "trafficError" },
   { read: () => api("/admin/jobs"), render: ({ jobs }) => renderJobs(jobs), errorId: "jobsError" },
   { read: () => api("/admin/cutover/run").catch(noRun), render: renderRun, errorId: "runError" },
+  { read: readAlerts, render: renderAlerts, errorId: "alertsError" },
 ];
 
 /** GET /admin/cutover/run answers 404 while no run has been started. */
@@ -109,6 +111,7 @@ function connect(token) {
 wireCutover({ run });
 wireJobs({ run });
 wireRun({ run });
+wireAlerts({ run });
 onWindowChange(poll);
 
 $("login").addEventListener("submit", (event) => {

@@ -1,5 +1,6 @@
 import css from "../dashboards/operator.css";
 import html from "../dashboards/operator.html";
+import alerts from "../dashboards/alerts.js";
 import api from "../dashboards/api.js";
 import audit from "../dashboards/audit.js";
 import charts from "../dashboards/charts.js";
@@ -17,7 +18,7 @@ import { PAGE_HEADERS } from "./lib/page-headers";
 const JS = "text/javascript; charset=utf-8";
 
 /** The page's ES modules (operator.js imports the others), served under /dashboard/<name>.js. */
-const MODULES: Record<string, string> = { api, audit, charts, cutover, dialog, dom, failures, format, jobs, operator, run, traffic };
+const MODULES: Record<string, string> = { alerts, api, audit, charts, cutover, dialog, dom, failures, format, jobs, operator, run, traffic };
 
 const ASSETS: Record<string, { body: string; type: string }> = {
   "/dashboard": { body: html, type: "text/html; charset=utf-8" },

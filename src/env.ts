@@ -1,3 +1,4 @@
+import type { AlertMessage } from "./alerts/model";
 import type { CopyMessage } from "./copy/messages";
 
 /**
@@ -7,7 +8,9 @@ import type { CopyMessage } from "./copy/messages";
  *
  * Bindings: DB (D1), FILES (R2: file bytes, exports, bundles), AUTH_TOKENS (KV: revoked refresh
  * tokens, the scratch sweep's cursor), COORDINATOR (the MigrationCoordinator Durable Object),
- * ATTEMPT_LIMITER (atomic attempt counters, one Durable Object per hashed key), COPY_QUEUE.
+ * ATTEMPT_LIMITER (atomic attempt counters, one Durable Object per hashed key), COPY_QUEUE,
+ * ANALYTICS (Workers Analytics Engine: request and copy metrics for long history; optional, writes
+ * are skipped without it).
  *
  * Vars: LEGACY_ORIGIN (the legacy Django site; the only host the engine and the proxy fetch),
  * LEGACY_MEDIA_URL (Django MEDIA_URL, e.g. /media/), LEGACY_MEDIA_ROOT (Django MEDIA_ROOT; file_path
@@ -18,11 +21,19 @@ import type { CopyMessage } from "./copy/messages";
  *
  * Secrets (.dev.vars locally, `wrangler secret put <NAME> --env …` in deployments): ADMIN_TOKEN
  * (bearer token of /admin/*), JWT_SECRET (signs the new app's tokens), LEGACY_JWT_SECRET (the legacy
- * Django SECRET_KEY, optional: without it no legacy token is accepted).
+ * Django SECRET_KEY, optional: without it no legacy token is accepted), ALERT_SECRETS_KEY (seals
+ * alert channels' secrets; at least 32 characters).
+ *
+ * Alerts: ALERT_QUEUE (one message per event and channel), ALERT_RETRY_SECONDS, ALERT_ALLOW_HTTP,
+ * ALERT_STALL_SECONDS, ALERT_MAX_SYNC_LAG_SECONDS (see wrangler.toml).
  */
-export type Env = Omit<Cloudflare.Env, "COPY_QUEUE" | "LEGACY_JWT_SECRET"> & {
+export type Env = Omit<Cloudflare.Env, "COPY_QUEUE" | "LEGACY_JWT_SECRET" | "ANALYTICS" | "ALERT_QUEUE" | "ALERT_SECRETS_KEY"> & {
   COPY_QUEUE: Queue<CopyMessage>;
   LEGACY_JWT_SECRET?: string;
+  ANALYTICS?: AnalyticsEngineDataset;
+  ALERT_QUEUE: Queue<AlertMessage>;
+  /** Seals alert channels' secrets (alerts/secrets.ts); without it no channel can be added or used. */
+  ALERT_SECRETS_KEY?: string;
   /** Set by the operator when needed: legacy tokens issued at or after this instant (ISO 8601) are refused; the cutover's completion sets one too. */
   LEGACY_TOKEN_CUTOFF?: string;
 };

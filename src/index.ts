@@ -1,3 +1,4 @@
+import { handleAlertBatch, handleDeadAlerts } from "./alerts/delivery";
 import type { Env } from "./env";
 import { adminRouter } from "./admin/router";
 import { app } from "./app";
@@ -35,6 +36,11 @@ export default {
   },
 
   async queue(batch, env): Promise<void> {
+    // Queue names carry the environment (alert-deliveries-staging…): matched by prefix and suffix.
+    if (batch.queue.startsWith("alert-deliveries")) {
+      await (batch.queue.endsWith("-dlq") ? handleDeadAlerts(batch, env) : handleAlertBatch(batch, env));
+      return;
+    }
     await handleCopyBatch(batch, env);
   },
 

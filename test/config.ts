@@ -15,6 +15,7 @@ declare module "vitest" {
     legacyOrigin: string;
     /** URL of a listener on another loopback address that the Worker must never reach (proxy tests). */
     decoyOrigin: string;
+    alertReceiver: string;
   }
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { worker } from "./helpers";
 
 /** The page's ES modules: operator.js and what it imports (test/node/dashboard.test.ts drives them in a browser). */
-const MODULES = ["operator", "api", "audit", "charts", "cutover", "dialog", "dom", "failures", "format", "jobs", "run", "traffic"];
+const MODULES = ["operator", "alerts", "api", "audit", "charts", "cutover", "dialog", "dom", "failures", "format", "jobs", "run", "traffic"];
 
 describe("operator dashboard", () => {
   it("serves the page, its modules and its style with a strict CSP", async () => {

@@ -19,6 +19,10 @@ export default defineConfig({
           LEGACY_JWT_SECRET: TEST_LEGACY_JWT_SECRET,
           PASSWORD_ITERATIONS: String(TEST_PASSWORD_ITERATIONS),
           TEST_MIGRATIONS: await readD1Migrations(`${root}/migrations`),
+          // Alerts: channels may post to the local receiver (plain http), and a failed delivery is retried after 1 s.
+          ALERT_SECRETS_KEY: "test-alert-secrets-key-0123456789abcdef",
+          ALERT_ALLOW_HTTP: "true",
+          ALERT_RETRY_SECONDS: "1",
         },
       },
     })),

@@ -9,7 +9,7 @@ import type { Env } from "../env";
  */
 
 export type AdminHandler = (request: IRequest, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
-export type HttpMethod = "get" | "post" | "put" | "patch";
+export type HttpMethod = "get" | "post" | "put" | "patch" | "delete";
 
 /** A request body: JSON checked by a schema (optional: an empty body reads as `{}`), or raw bytes of a media type. */
 export type RouteBody = { json: z.ZodType; optional?: boolean } | { raw: string };
@@ -24,7 +24,7 @@ export interface AdminRoute {
   query?: z.ZodObject;
   body?: RouteBody;
   /** The success status (default 200). */
-  status?: 200 | 201;
+  status?: 200 | 201 | 202;
   /** Media types of the success answer (default JSON). */
   produces?: readonly string[];
 }

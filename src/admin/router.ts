@@ -6,6 +6,8 @@ import type { Env } from "../env";
 import { errorResponse, jsonResponse } from "../lib/http";
 import { OPENMETRICS_CONTENT_TYPE } from "../lib/openmetrics";
 import { requireAdmin } from "./auth";
+import { addChannel, alertKeyBody, alertsQuery, channelParams, getAlerts, removeChannel, resolveAlert, testChannel } from "./alerts";
+import { channelInputSchema } from "../alerts/model";
 import { getCutover, getMetrics, getMetricsSeries, metricsQuery, metricsSeriesQuery, patchCutover, rollbackBody, rollbackCutover } from "./cutover";
 import { controlRun, getRun, runActionParams, runControlBody, startRun } from "./cutover-run";
 import { appliedBody, fileParams, getBundle, getBundleFile, getBundlePart, partParams, postApplied } from "./bundles";
@@ -51,6 +53,11 @@ export const ADMIN_ROUTES: readonly AdminRoute[] = [
   { method: "post", path: "/validate", handler: postValidate, summary: "Run the validation suite against the new app", body: { json: validateBody, optional: true } },
   { method: "get", path: "/metrics", handler: getMetrics, summary: "Request metrics per backend, sync lag (format=prometheus: OpenMetrics text with cutover and job gauges)", query: metricsQuery, produces: ["application/json", OPENMETRICS_CONTENT_TYPE] },
   { method: "get", path: "/metrics/series", handler: getMetricsSeries, summary: "Each backend's requests, 5xx and p50/p95 latency over a window, as a series (at most 300 points)", query: metricsSeriesQuery },
+  { method: "get", path: "/alerts", handler: getAlerts, summary: "Firing alerts, the newest alert events with their deliveries, and the channels (never their secrets)", query: alertsQuery },
+  { method: "post", path: "/alerts/channels", handler: addChannel, summary: "Add an alert channel (webhook signed with HMAC-SHA256, Slack, PagerDuty Events v2); its secret is sealed and never shown again", body: { json: channelInputSchema }, status: 201 },
+  { method: "delete", path: "/alerts/channels/:id", handler: removeChannel, summary: "Remove an alert channel", params: channelParams },
+  { method: "post", path: "/alerts/channels/:id/test", handler: testChannel, summary: "Send a test alert to one channel (through the alert queue)", params: channelParams, status: 202 },
+  { method: "post", path: "/alerts/resolve", handler: resolveAlert, summary: "Resolve a firing alert by its key (it stays quiet until its condition clears)", body: { json: alertKeyBody } },
   { method: "get", path: "/openapi.json", handler: () => jsonResponse(document()), summary: "This document" },
 ];
 

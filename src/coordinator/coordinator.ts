@@ -34,6 +34,12 @@ import { roundTripStep } from "./round-trip";
 import { COORDINATOR_MIGRATIONS } from "./schema";
 import { Wakeups } from "./wakeups";
 import { runValidation } from "../validation/suite";
+import { conditions } from "../alerts/conditions";
+import { checkChannelUrl } from "../alerts/channel-url";
+import { channelView, type ChannelInput, type ChannelRecord } from "../alerts/model";
+import { seal } from "../alerts/secrets";
+import { AlertStore, SEND_BATCH } from "../alerts/store";
+import { withTimeout } from "../lib/timeout";
 
 export type JobAction = "pause" | "resume" | "cancel" | "retry-failed";
 
@@ -51,6 +57,13 @@ const AUDIT_RETRY_MAX_MS = 60_000;
 const ROUND_TRIP_RETRY_MS = 5_000;
 /** A cutover run's step that throws (D1 or R2 down) is tried again after this; its stage's timeout still runs. */
 const RUN_RETRY_MS = 5_000;
+/** While anything may need an alert (a job, a canary, a firing alert), its conditions are checked this often. */
+const ALERT_CHECK_MS = 30_000;
+/** Handing deliveries to the alert queue: at most this long a send, retried after ALERT_SEND_RETRY_MS. */
+const ALERT_SEND_TIMEOUT_MS = 2_000;
+const ALERT_SEND_RETRY_MS = 5_000;
+/** A gate's report of a stale state raises gate.stale for this long. */
+const GATE_STALE_MS = 120_000;
 
 /**
  * Owns every migration job (its state machine, the per-item ledger in SQLite) and the cutover
@@ -71,6 +84,9 @@ export class MigrationCoordinator extends DurableObject<Env> {
   readonly #runs: RunStore;
   readonly #run: CutoverRun;
   readonly #relays: RelayFanout;
+  readonly #alerts: AlertStore;
+  /** What the alert conditions were last checked against (cutover version, jobs' states, the run's): a change checks them again. */
+  #alertInputs = "";
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,6 +97,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
     this.#reverse = new ReverseStore(sql);
     this.#dispatcher = new Dispatcher(this.#ledger, env.COPY_QUEUE);
     this.#audit = new AuditOutbox(sql, env.DB);
+    this.#alerts = new AlertStore(sql);
     // Only the environment's coordinator has relays (a test's own coordinator is read directly).
     const shards = ctx.id.name === COORDINATOR_NAME ? relayShards(env) : 0;
     if (ctx.id.name === undefined) console.error("coordinator: reached without its name; pushing to no relay (they read the state every 3 s)");
@@ -136,6 +153,13 @@ export class MigrationCoordinator extends DurableObject<Env> {
         failed: (error, failures, now) => {
           console.error(`cutover run step failed (${failures} in a row); trying again:`, error);
           return now + RUN_RETRY_MS;
+        },
+      },
+      alerts: {
+        run: (now) => this.#alertsWake(now),
+        failed: (error, failures, now) => {
+          console.error(`alert check or send failed (${failures} in a row); trying again:`, error);
+          return now + ALERT_SEND_RETRY_MS;
         },
       },
       roundtrip: {
@@ -284,6 +308,164 @@ export class MigrationCoordinator extends DurableObject<Env> {
     const next = await this.#run.step(now);
     if (this.#cutover.state().version !== version) await this.#wakeups.request("cutover", Date.now());
     return next;
+  }
+
+  // ── alerts ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Firing alerts, the newest events with their deliveries, and the channels (never their secrets). */
+  async alertsView(limit = 50) {
+    return { firing: this.#alerts.firing(), events: this.#alerts.recent(limit), channels: this.#alerts.channels().map(channelView) };
+  }
+
+  async addAlertChannel(input: ChannelInput, actor: string): Promise<Outcome<ReturnType<typeof channelView>>> {
+    const url = input.kind === "pagerduty" ? input.url : input.url;
+    const refused = checkChannelUrl(url, this.env);
+    if (refused) return refuse(400, `url: ${refused}`, "url");
+    if (!this.env.ALERT_SECRETS_KEY || this.env.ALERT_SECRETS_KEY.length < 32) return refuse(409, "ALERT_SECRETS_KEY is not set (at least 32 characters): channel secrets cannot be sealed", "ALERT_SECRETS_KEY");
+    const id = crypto.randomUUID();
+    const secret = input.kind === "webhook" ? input.secret : input.kind === "slack" ? input.url : input.routingKey;
+    const target = input.kind === "slack" ? `${new URL(input.url).origin}/…` : input.url;
+    const now = Date.now();
+    const channel: ChannelRecord = { id, kind: input.kind, name: input.name, target, sealed: await seal(this.env.ALERT_SECRETS_KEY, id, secret), minSeverity: input.minSeverity, createdAt: now };
+    this.ctx.storage.transactionSync(() => {
+      this.#alerts.addChannel(channel);
+      this.#audit.add({ actor, action: "alert.channel.add", target: `channel:${id}`, details: { kind: channel.kind, name: channel.name, target, minSeverity: channel.minSeverity } }, now);
+    });
+    await this.#settleChange();
+    return { ok: true, value: channelView(channel) };
+  }
+
+  async removeAlertChannel(id: string, actor: string): Promise<Outcome<{ removed: string }>> {
+    const now = Date.now();
+    const removed = this.ctx.storage.transactionSync(() => {
+      const gone = this.#alerts.removeChannel(id);
+      if (gone) this.#audit.add({ actor, action: "alert.channel.remove", target: `channel:${id}` }, now);
+      return gone;
+    });
+    if (!removed) return refuse(404, `no alert channel ${id}`);
+    await this.#settleChange();
+    return { ok: true, value: { removed: id } };
+  }
+
+  /** Sends a test message to one channel (through the queue, like any alert). */
+  async testAlertChannel(id: string, actor: string): Promise<Outcome<{ eventId: string }>> {
+    if (!this.#alerts.channel(id)) return refuse(404, `no alert channel ${id}`);
+    const now = Date.now();
+    const event = this.ctx.storage.transactionSync(() => {
+      const made = this.#alerts.test(id, actor, now);
+      this.#audit.add({ actor, action: "alert.test", target: `channel:${id}`, details: { eventId: made.id } }, now);
+      return made;
+    });
+    await this.#wakeups.runNow("alerts");
+    await this.#settleChange();
+    return { ok: true, value: { eventId: event.id } };
+  }
+
+  /** The operator resolves a firing alert: its resolve goes out, and it stays quiet until its condition clears. */
+  async resolveAlert(key: string, actor: string): Promise<Outcome<{ key: string }>> {
+    const now = Date.now();
+    const event = this.ctx.storage.transactionSync(() => {
+      const made = this.#alerts.silence(key, now);
+      if (made) this.#audit.add({ actor, action: "alert.resolve", target: key, details: { eventId: made.id, by: "operator" } }, now);
+      return made;
+    });
+    if (!event) return refuse(404, `no firing alert ${key}`);
+    await this.#wakeups.runNow("alerts");
+    await this.#settleChange();
+    return { ok: true, value: { key } };
+  }
+
+  /** For the alert queue's consumer: the event and channel of a delivery still to make (null: nothing to do). */
+  async alertDelivery(eventId: string, channelId: string) {
+    return this.#alerts.delivery(eventId, channelId);
+  }
+
+  async alertAttempted(eventId: string, channelId: string, error: string | null): Promise<void> {
+    this.#alerts.attempted(eventId, channelId, error, Date.now());
+  }
+
+  async alertDead(eventId: string, channelId: string): Promise<void> {
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      if (this.#alerts.dead(eventId, channelId, now)) this.#audit.add({ actor: "alerts", action: "alert.delivery_dead", target: `channel:${channelId}`, details: { eventId } }, now);
+    });
+    await this.#settleChange();
+  }
+
+  /** A gate served a cutover state it could not refresh (sent through the alert queue: the gate may not reach this object). */
+  async gateStale(at: number): Promise<void> {
+    this.#alerts.signal("gate.stale", Math.min(at, Date.now()));
+    await this.#wakeups.request("alerts", Date.now());
+  }
+
+  /** The "alerts" wake-up: checks every condition, records and audits what started or ended, hands deliveries to the queue. */
+  async #alertsWake(now: number): Promise<number | null> {
+    this.#alertInputs = this.#alertInputsNow();
+    const holding = conditions(await this.#alertSnapshot(now));
+    this.ctx.storage.transactionSync(() => {
+      for (const event of this.#alerts.reconcile(holding, now)) {
+        this.#audit.add({ actor: "alerts", action: `alert.${event.action}`, target: event.key, details: { eventId: event.id, kind: event.kind, severity: event.severity, summary: event.summary } }, now);
+      }
+    });
+    if (!(await this.#sendAlerts(now))) return now + ALERT_SEND_RETRY_MS;
+    const watching = this.#jobs.active() !== null || !["legacy", "complete"].includes(this.#cutover.state().phase) || this.#alerts.firing().length > 0 || this.#runs.unfinished() !== null;
+    return watching ? now + ALERT_CHECK_MS : null;
+  }
+
+  /** Hands queued deliveries to the alert queue, a bounded wait per send; false if the queue refused or did not answer. */
+  async #sendAlerts(now: number): Promise<boolean> {
+    for (let round = 0; round < 10; round++) {
+      const queued = this.#alerts.queued(SEND_BATCH);
+      if (queued.length === 0) return true;
+      try {
+        await withTimeout(this.env.ALERT_QUEUE.sendBatch(queued.map((body) => ({ body, contentType: "json" }))), ALERT_SEND_TIMEOUT_MS);
+      } catch (e) {
+        console.error("alert deliveries could not be queued; kept, and sent again later:", e);
+        return false;
+      }
+      this.#alerts.markSent(queued, now);
+    }
+    return true;
+  }
+
+  #alertInputsNow(): string {
+    const run = this.#runs.latest();
+    const jobs = this.#jobs.list(5).map((j) => `${j.id}:${j.state}:${j.paused}`);
+    return `${this.#cutover.state().version}|${jobs.join(",")}|${run?.id ?? ""}:${run?.state ?? ""}:${run?.attention ?? ""}|${this.#alerts.queued(1).length}`;
+  }
+
+  async #alertSnapshot(now: number) {
+    const cutover = this.#cutover.state();
+    const active = this.#jobs.active();
+    const stalls: { jobId: string; state: string; since: number }[] = [];
+    if (active && !active.paused) {
+      const counts = this.#ledger.counts(active.id);
+      const signature = `${active.state}|${counts.done}|${counts.failed}|${JSON.stringify(active.plan)}`;
+      stalls.push({ jobId: active.id, state: active.state, since: this.#alerts.progress(active.id, signature, now) });
+    }
+    this.#alerts.forgetProgress(active && !active.paused ? [active.id] : []);
+    const run = this.#runs.unfinished();
+    let reversePending: number | null = null;
+    if (cutover.holdBack) {
+      try {
+        reversePending = Math.max(0, (await lastOutboxSeq(this.env.DB)) - cutover.holdBack.afterSeq);
+      } catch (e) {
+        console.error("alerts: the outbox could not be read; reverse.pending left as it was:", e);
+        reversePending = this.#alerts.firing().some((a) => a.key === "reverse.pending") ? 1 : null;
+      }
+    }
+    return {
+      now,
+      cutover,
+      jobs: this.#jobs.list(20).map((j) => ({ id: j.id, kind: j.kind, exportSet: j.exportSet, state: j.state, paused: j.paused, error: j.error, finishedAt: j.finishedAt, failed: this.#ledger.counts(j.id).failed + this.#ledger.rowErrorCount(j.id) })),
+      stalls,
+      stallMs: positive(this.env.ALERT_STALL_SECONDS, 900) * 1000,
+      run: run ? { id: run.id, stage: run.stages.find((st) => st.state === "running")?.name ?? null, attention: run.attention } : null,
+      sync: { lagSeconds: this.#syncStatus(now).lagSeconds, maxLagSeconds: positive(this.env.ALERT_MAX_SYNC_LAG_SECONDS, 3600) },
+      gateStaleAt: this.#alerts.signalAt("gate.stale"),
+      gateStaleMs: GATE_STALE_MS,
+      reversePending,
+    };
   }
 
   // ── migration jobs ─────────────────────────────────────────────────────────────────────────
@@ -577,6 +759,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async #settleChange(): Promise<void> {
     await this.#relays.settled();
     if (this.#audit.pending() > 0) await this.#wakeups.runNow("audit");
+    if (this.#alertInputsNow() !== this.#alertInputs) await this.#wakeups.request("alerts", Date.now());
   }
 
   /** The "job" wake-up: one bounded step of the active job. */
@@ -750,6 +933,12 @@ function notFound(id: string): Outcome<never> {
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A positive number var, or `fallback`. */
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 function round(n: number): number {

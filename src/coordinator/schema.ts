@@ -260,4 +260,59 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX IF NOT EXISTS metric_batches_by_time ON metric_batches (received_at);`,
   },
+  {
+    version: 11,
+    description: "alerts: conditions firing, their events, channels, deliveries (alerts/store.ts)",
+    sql: `
+      CREATE TABLE IF NOT EXISTS alerts (
+        key        TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        summary    TEXT NOT NULL,
+        details    TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        since      INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS alerts_by_state ON alerts (state);
+      CREATE TABLE IF NOT EXISTS alert_events (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        id       TEXT NOT NULL UNIQUE,
+        key      TEXT NOT NULL,
+        kind     TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        summary  TEXT NOT NULL,
+        details  TEXT NOT NULL,
+        at       INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS alert_channels (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        target       TEXT NOT NULL,
+        sealed       TEXT NOT NULL,
+        min_severity TEXT NOT NULL,
+        created_at   INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS alert_deliveries (
+        event_id   TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (event_id, channel_id)
+      );
+      CREATE INDEX IF NOT EXISTS alert_deliveries_queued ON alert_deliveries (state);
+      CREATE TABLE IF NOT EXISTS alert_progress (
+        job_id    TEXT PRIMARY KEY,
+        signature TEXT NOT NULL,
+        since     INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS alert_signals (
+        name TEXT PRIMARY KEY,
+        at   INTEGER NOT NULL
+      );`,
+  },
 ];

@@ -1,5 +1,5 @@
 /** Why the coordinator wakes up. Each reason is scheduled, run and counted on its own. */
-const WAKE_REASONS = ["job", "cutover", "audit", "roundtrip", "run"] as const;
+const WAKE_REASONS = ["job", "cutover", "audit", "roundtrip", "run", "alerts"] as const;
 export type WakeReason = (typeof WAKE_REASONS)[number];
 
 /** A reason whose run was cut short (evicted mid-step) runs again after this. */

@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { coordinator } from "../env";
 import { existingFileChecksums } from "./existing-checksums";
 import { Semaphore } from "../lib/concurrency";
+import { PointBudget, writeCopyOutcomes } from "../metrics/analytics";
 import { copyFile, type ItemOutcome } from "./copy-file";
 import { recordCopies } from "./record-copies";
 import type { CopyItem, CopyMessage, ItemReport, VerifyItem } from "./messages";
@@ -40,6 +41,7 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
   const known = await existingFileChecksums(env.DB, messages.flatMap(({ body }) => (body.kind === "copy" ? body.items.map((i) => i.fileId) : [])));
   const pool = new Semaphore(Math.max(...messages.map(({ body }) => body.concurrency)));
   const stub = coordinator(env);
+  const points = new PointBudget();
   await Promise.all(
     messages.map(async ({ message, body }) => {
       const items = body.items as (CopyItem | VerifyItem)[];
@@ -52,6 +54,8 @@ export async function handleCopyBatch(batch: MessageBatch<unknown>, env: Env): P
       const reports = items.map((item, i) => toReport(body.jobId, item, outcomes[i]!));
       try {
         await stub.receiveReports(reports);
+        // Written once reported: a message whose report failed is redone and written when it is reported.
+        writeCopyOutcomes(env.ANALYTICS, body.jobId, body.kind, reports, points);
         message.ack();
       } catch (e) {
         console.error(`reporting message ${message.id} failed; it will be redelivered:`, e);

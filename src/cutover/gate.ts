@@ -4,6 +4,7 @@ import { controlPlane, type ControlPlane } from "../relay/control-plane";
 import { errorResponse, HttpError } from "../lib/http";
 import { verifyJwt } from "../lib/jwt";
 import { createdByNewApp } from "../lib/d1";
+import { writeRequestSamples } from "../metrics/analytics";
 import { CookieSigner } from "./bucket";
 import { identify, type Identified, type StickyIdentity } from "./identity";
 import { maintenanceResponse } from "./maintenance";
@@ -18,6 +19,9 @@ import { UserDirectory } from "./user-directory";
 export type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Promise<Response>;
 
 const STARTING_UP = { enabled: true, message: "List Cutter is starting up. Please try again in a few seconds.", retryAfterSeconds: 5 };
+
+/** An isolate serving a stale cutover state says so at most this often. */
+const STALE_REPORT_MS = 60_000;
 
 /**
  * The cutover gate in front of every app request: maintenance, the sticky split between the new
@@ -36,8 +40,12 @@ export class Gate {
 
   #signer: CookieSigner | null = null;
 
+  /** When this isolate last reported serving a stale state (alerts: gate.stale). */
+  #staleReportedAt = -Infinity;
+
   async handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const { state } = await this.cache.get(ctx);
+    const { state, stale } = await this.cache.get(ctx);
+    if (stale) this.#reportStale(env, ctx);
     // An isolate that has never read the state fails closed: during the final sync, a write let
     // through to legacy would be lost.
     if (!state) return servedBy(maintenanceResponse(request, STARTING_UP), "workers");
@@ -76,12 +84,14 @@ export class Gate {
     const batch = this.metrics.takeIfDue();
     if (batch) {
       ctx.waitUntil(
-        (this.plane ?? isolateControlPlane(env))
-          .sendMetrics(batch)
-          .catch((e) => {
+        (this.plane ?? isolateControlPlane(env)).sendMetrics(batch).then(
+          // Written once delivered: a batch that is not goes with the next one, and is written with it.
+          () => writeRequestSamples(env.ANALYTICS, batch),
+          (e) => {
             console.error("metrics flush failed; kept for the next one:", e);
             this.metrics.restore(batch);
-          }),
+          },
+        ),
       );
     }
     const out = servedBy(response, backend);
@@ -89,6 +99,18 @@ export class Gate {
     return out;
   }
 
+
+  /**
+   * Tells the alerts that this isolate serves a state it could not refresh: through the alert queue,
+   * since the coordinator (or its relay) is what it cannot reach. At most once a STALE_REPORT_MS, in
+   * the background: the request does not wait for it.
+   */
+  #reportStale(env: Env, ctx: ExecutionContext): void {
+    const now = Date.now();
+    if (now - this.#staleReportedAt < STALE_REPORT_MS) return;
+    this.#staleReportedAt = now;
+    ctx.waitUntil(env.ALERT_QUEUE.send({ signal: "gate.stale", at: now }, { contentType: "json" }).catch((e) => console.error("could not report a stale cutover state:", e)));
+  }
   /**
    * The side that serves `who`: the split's (#split), except that after a rollback a user with
    * new-app writes legacy has not received yet (CutoverState.holdBack) stays on the new app.

@@ -12,7 +12,7 @@ it("a wake-up whose run is cut short (an eviction mid-step) runs again, even whe
     await state.storage.deleteAlarm();
     // A step that never ends, as one cut short by a redeploy: run from an RPC (runNow), not the alarm.
     const hanging: WakeHandler = { run: () => new Promise<never>(() => {}), failed: () => null };
-    const before = new Wakeups(state.storage, { job: idle, cutover: idle, audit: idle, roundtrip: idle, run: hanging });
+    const before = new Wakeups(state.storage, { job: idle, cutover: idle, audit: idle, roundtrip: idle, run: hanging, alerts: idle });
     const started = Date.now();
     void before.runNow("run");
     await new Promise((r) => setTimeout(r, 50));
@@ -29,6 +29,7 @@ it("a wake-up whose run is cut short (an eviction mid-step) runs again, even whe
       cutover: idle,
       audit: idle,
       roundtrip: idle,
+      alerts: idle,
       run: { run: async () => (ran.push("run"), null), failed: () => null },
     });
     await after.alarm();
@@ -52,7 +53,7 @@ it("a wake-up asked for while a reason runs stands, however far ahead it is", as
       },
       failed: () => null,
     };
-    wakeups = new Wakeups(state.storage, { job: asking, cutover: idle, audit: idle, roundtrip: idle, run: idle });
+    wakeups = new Wakeups(state.storage, { job: asking, cutover: idle, audit: idle, roundtrip: idle, run: idle, alerts: idle });
     await wakeups.runNow("job");
     expect(state.storage.sql.exec<{ at: number | null }>(`SELECT at FROM wakeups WHERE reason = 'job'`).one().at).toBe(later);
     // The alarm stays no later than it (an alarm that comes early runs the earliest reason: harmless).

@@ -31,6 +31,7 @@ describe("the coordinator's wake-ups", () => {
       state.storage.sql.exec<{ reason: string; failures: number }>(`SELECT reason, failures FROM wakeups ORDER BY reason`).toArray(),
     );
     expect(failures).toEqual([
+      { reason: "alerts", failures: 0 },
       { reason: "audit", failures: 0 },
       { reason: "cutover", failures: 1 },
       { reason: "job", failures: 0 },
