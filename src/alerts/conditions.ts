@@ -28,12 +28,18 @@ export function conditions(s: AlertSnapshot): Condition[] {
   const out: Condition[] = [];
   const { cutover } = s;
   if (cutover.phase === "rolled_back") {
-    const automatic = cutover.updatedBy === "analysis";
+    // The analysis, or a cutover run whose stage failed, rolled back on its own: nobody has seen it yet.
+    const automatic = cutover.updatedBy === "analysis" || cutover.updatedBy.startsWith("run:");
     out.push({
       key: "cutover.rollback",
       kind: "cutover.rollback",
       severity: automatic ? "critical" : "warning",
-      summary: automatic ? "The cutover was rolled back automatically: the new app crossed its error or latency threshold" : `The cutover was rolled back by ${cutover.updatedBy}`,
+      summary:
+        cutover.updatedBy === "analysis"
+          ? "The cutover was rolled back automatically: the new app crossed its error or latency threshold"
+          : automatic
+            ? `The cutover was rolled back automatically by ${cutover.updatedBy}: a stage failed`
+            : `The cutover was rolled back by ${cutover.updatedBy}`,
       details: { version: cutover.version, percent: cutover.percent, by: cutover.updatedBy, at: cutover.updatedAt, thresholds: cutover.thresholds },
     });
   }

@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import { outgoingRequest } from "./formats";
-import { alertMessageSchema, deliveryMessageSchema, type AlertEvent, type ChannelRecord } from "./model";
+import { alertMessageSchema, deliveryMessageSchema, type AlertEvent, type ChannelRecord, type ChannelSecret } from "./model";
 import { open } from "./secrets";
 import { checkChannelUrl } from "./channel-url";
 
@@ -45,38 +45,63 @@ async function deliverMessage(message: Message<unknown>, env: Env): Promise<void
       message.ack();
       return;
     }
-    const error = await send(env, work.event, work.channel);
-    await stub.alertAttempted(eventId, channelId, error);
-    if (error === null) message.ack();
-    else message.retry({ delaySeconds: retryDelaySeconds(message.attempts, env) });
+    const outcome = await send(env, work.event, work.channel);
+    await stub.alertAttempted(eventId, channelId, outcome?.error ?? null);
+    if (outcome === null) message.ack();
+    else if (outcome.permanent) {
+      // No retry can fix it (the receiver refused the request itself, or the channel cannot be used): dead now.
+      await stub.alertDead(eventId, channelId);
+      message.ack();
+    } else message.retry({ delaySeconds: retryDelaySeconds(message.attempts, env) });
   } catch (e) {
     console.error(`alert delivery ${eventId} → ${channelId} failed:`, e);
     message.retry({ delaySeconds: retryDelaySeconds(message.attempts, env) });
   }
 }
 
-/** Deliveries the queue gave up on: recorded as dead, with the last error their attempts left. */
+/** Deliveries the queue gave up on: recorded as dead, with the last error their attempts left (retried while the coordinator cannot take it). */
 export async function handleDeadAlerts(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const stub = coordinator(env);
   for (const message of batch.messages) {
     const parsed = deliveryMessageSchema.safeParse(message.body);
-    if (parsed.success) await stub.alertDead(parsed.data.eventId, parsed.data.channelId);
-    message.ack();
+    try {
+      if (parsed.success) await stub.alertDead(parsed.data.eventId, parsed.data.channelId);
+      message.ack();
+    } catch (e) {
+      console.error(`recording dead alert delivery ${message.id} failed; retried:`, e);
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, env) });
+    }
   }
 }
 
+export interface DeliveryFailure {
+  /** What the operator sees (GET /admin/alerts, the dashboard): never a URL or a secret. */
+  error: string;
+  /** A retry cannot help: a 4xx other than 408 and 429, or a channel that cannot be used. */
+  permanent: boolean;
+}
+
 /** Sends one event; null when the receiver took it (2xx), else why not. Redirects are not followed. */
-export async function send(env: Env, event: AlertEvent, channel: ChannelRecord, now = Date.now()): Promise<string | null> {
-  const secret = await open(env.ALERT_SECRETS_KEY, channel.id, channel.sealed);
-  const request = await outgoingRequest(channel.kind, channel.target, secret, event, now);
-  const refused = checkChannelUrl(request.url, env);
-  if (refused) return `not sent: ${refused}`;
+export async function send(env: Env, event: AlertEvent, channel: ChannelRecord, now = Date.now()): Promise<DeliveryFailure | null> {
+  let secret: ChannelSecret;
+  try {
+    secret = JSON.parse(await open(env.ALERT_SECRETS_KEY, channel.id, channel.sealed));
+  } catch {
+    return { error: "the channel's secret cannot be opened: ALERT_SECRETS_KEY is missing or not the one it was sealed with; add the channel again", permanent: true };
+  }
+  const refused = checkChannelUrl(secret.url, env, channel.kind);
+  if (refused) return { error: `not sent: the URL ${refused}`, permanent: true };
+  const request = await outgoingRequest(channel.kind, secret, event, now);
   try {
     const response = await fetch(request.url, { method: "POST", headers: request.headers, body: request.body, redirect: "manual", signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS) });
     await response.body?.cancel();
-    return response.ok ? null : `HTTP ${response.status}`;
+    if (response.ok) return null;
+    const { status } = response;
+    return { error: `HTTP ${status}`, permanent: status >= 300 && status < 500 && status !== 408 && status !== 429 };
   } catch (e) {
-    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    // Only the error's kind: a runtime message may quote the URL, which for Slack is the secret.
+    const timedOut = e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError");
+    return { error: timedOut ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s` : `network error (${e instanceof Error ? e.name : "unknown"})`, permanent: false };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { AlertEvent, ChannelKind } from "./model";
+import type { AlertEvent, ChannelKind, ChannelSecret } from "./model";
 
 /** The header carrying a webhook's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = "x-list-cutter-signature";
@@ -13,14 +13,14 @@ export interface OutgoingRequest {
   body: string;
 }
 
-/** The request that delivers `event` to a channel of `kind`; `secret` is the channel's unsealed secret. */
-export async function outgoingRequest(kind: ChannelKind, target: string, secret: string, event: AlertEvent, now: number): Promise<OutgoingRequest> {
+/** The request that delivers `event` to a channel of `kind`, from its unsealed URL and key. */
+export async function outgoingRequest(kind: ChannelKind, { url, key }: ChannelSecret, event: AlertEvent, now: number): Promise<OutgoingRequest> {
   const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "list-cutter-alerts/1", [EVENT_ID_HEADER]: event.id };
-  if (kind === "slack") return { url: secret, headers, body: JSON.stringify(slackMessage(event)) };
-  if (kind === "pagerduty") return { url: target, headers, body: JSON.stringify(pagerDutyEvent(secret, event)) };
+  if (kind === "slack") return { url, headers, body: JSON.stringify(slackMessage(event)) };
+  if (kind === "pagerduty") return { url, headers, body: JSON.stringify(pagerDutyEvent(key, event)) };
   const body = JSON.stringify(event);
   const t = Math.floor(now / 1000);
-  return { url: target, headers: { ...headers, [SIGNATURE_HEADER]: `t=${t},v1=${await hmacHex(secret, `${t}.${body}`)}` }, body };
+  return { url, headers: { ...headers, [SIGNATURE_HEADER]: `t=${t},v1=${await hmacHex(key, `${t}.${body}`)}` }, body };
 }
 
 export async function hmacHex(secret: string, message: string): Promise<string> {

@@ -58,12 +58,28 @@ export const channelInputSchema = z.discriminatedUnion("kind", [
 ]);
 export type ChannelInput = z.output<typeof channelInputSchema>;
 
-/** A channel as stored: where it sends, and its secret sealed (secrets.ts). */
+/** What a channel keeps sealed (secrets.ts): where it posts (a webhook or Slack URL may carry a token) and its key. */
+export interface ChannelSecret {
+  url: string;
+  /** The webhook's HMAC key, the PagerDuty routing key; empty for Slack (its URL is the secret). */
+  key: string;
+}
+
+export function channelSecret(input: ChannelInput): ChannelSecret {
+  return { url: input.url, key: input.kind === "webhook" ? input.secret : input.kind === "pagerduty" ? input.routingKey : "" };
+}
+
+/** Where a channel posts, as the API shows it: PagerDuty's events URL whole, any other only its origin. */
+export function shownTarget(input: ChannelInput): string {
+  return input.kind === "pagerduty" ? input.url : `${new URL(input.url).origin}/…`;
+}
+
+/** A channel as stored: where it sends (as shown), and its URL and key sealed (secrets.ts). */
 export interface ChannelRecord {
   id: string;
   kind: ChannelKind;
   name: string;
-  /** Where it posts: shown for webhook and pagerduty; for slack the URL is the secret (shown as its origin only). */
+  /** Where it posts, as shown (shownTarget): never a URL's path or query, which may hold a token. */
   target: string;
   sealed: string;
   minSeverity: Severity;

@@ -6,7 +6,8 @@ const KEEP_EVENTS = 1_000;
 /** Deliveries handed to the queue per send at most (the Queues limit of a sendBatch is 100 messages). */
 export const SEND_BATCH = 100;
 
-export type DeliveryState = "queued" | "sent" | "delivered" | "dead";
+/** `superseded`: a trigger not yet delivered when a later event of its key (its resolve) came: sending it late would reopen what is closed. */
+export type DeliveryState = "queued" | "sent" | "delivered" | "dead" | "superseded";
 
 export interface DeliveryView {
   channelId: string;
@@ -131,12 +132,23 @@ export class AlertStore {
   }
 
   /** What a consumer needs to deliver one event to one channel; null when there is nothing to do (delivered, dead, or the channel is gone). */
-  delivery(eventId: string, channelId: string): { event: AlertEvent; channel: ChannelRecord } | null {
+  delivery(eventId: string, channelId: string, now: number): { event: AlertEvent; channel: ChannelRecord } | null {
     const state = this.sql.exec<{ state: DeliveryState }>(`SELECT state FROM alert_deliveries WHERE event_id = ? AND channel_id = ?`, eventId, channelId).toArray()[0]?.state;
-    if (state === undefined || state === "delivered" || state === "dead") return null;
+    if (state !== "queued" && state !== "sent") return null;
     const event = this.sql.exec<EventRow>(`SELECT * FROM alert_events WHERE id = ?`, eventId).toArray()[0];
     const channel = this.channel(channelId);
-    return event && channel ? { event: eventOf(event), channel } : null;
+    if (!event || !channel) return null;
+    // Deliveries are retried each on its own: a trigger still undelivered once its resolve exists stays unsent.
+    if (event.action === "trigger" && this.sql.exec(`SELECT 1 FROM alert_events WHERE key = ? AND seq > ? LIMIT 1`, event.key, event.seq).toArray().length > 0) {
+      this.sql.exec(`UPDATE alert_deliveries SET state = 'superseded', updated_at = ? WHERE event_id = ? AND channel_id = ?`, now, eventId, channelId);
+      return null;
+    }
+    return { event: eventOf(event), channel };
+  }
+
+  /** The operator acted on a run (resume, skip, abort): an alert they silenced for it may fire again for its next failure. */
+  unsilence(keyPrefix: string, now: number): void {
+    this.sql.exec(`UPDATE alerts SET state = 'resolved', updated_at = ?1 WHERE state = 'silenced' AND substr(key, 1, length(?2)) = ?2`, now, keyPrefix);
   }
 
   /** A consumer's attempt: delivered, or failed with why (the queue retries it). */

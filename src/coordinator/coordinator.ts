@@ -36,7 +36,7 @@ import { Wakeups } from "./wakeups";
 import { runValidation } from "../validation/suite";
 import { conditions } from "../alerts/conditions";
 import { checkChannelUrl } from "../alerts/channel-url";
-import { channelView, type ChannelInput, type ChannelRecord } from "../alerts/model";
+import { channelSecret, channelView, shownTarget, type ChannelInput, type ChannelRecord } from "../alerts/model";
 import { seal } from "../alerts/secrets";
 import { AlertStore, SEND_BATCH } from "../alerts/store";
 import { withTimeout } from "../lib/timeout";
@@ -159,7 +159,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
         run: (now) => this.#alertsWake(now),
         failed: (error, failures, now) => {
           console.error(`alert check or send failed (${failures} in a row); trying again:`, error);
-          return now + ALERT_SEND_RETRY_MS;
+          return now + Math.min(ALERT_CHECK_MS * 10, ALERT_SEND_RETRY_MS * 2 ** (failures - 1));
         },
       },
       roundtrip: {
@@ -290,6 +290,8 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async controlRun(input: RunControl, actor: string): Promise<Outcome<RunView>> {
     const outcome = await this.#run.control(input, actor, Date.now());
     if (!outcome.ok) return outcome;
+    // The operator has acted: the run's next failure pages again, even if they silenced the last one.
+    this.#alerts.unsilence("run:", Date.now());
     await this.#wakeups.runNow("run");
     await this.#wakeups.runNow("cutover");
     await this.#settleChange();
@@ -318,18 +320,15 @@ export class MigrationCoordinator extends DurableObject<Env> {
   }
 
   async addAlertChannel(input: ChannelInput, actor: string): Promise<Outcome<ReturnType<typeof channelView>>> {
-    const url = input.kind === "pagerduty" ? input.url : input.url;
-    const refused = checkChannelUrl(url, this.env);
+    const refused = checkChannelUrl(input.url, this.env, input.kind);
     if (refused) return refuse(400, `url: ${refused}`, "url");
     if (!this.env.ALERT_SECRETS_KEY || this.env.ALERT_SECRETS_KEY.length < 32) return refuse(409, "ALERT_SECRETS_KEY is not set (at least 32 characters): channel secrets cannot be sealed", "ALERT_SECRETS_KEY");
     const id = crypto.randomUUID();
-    const secret = input.kind === "webhook" ? input.secret : input.kind === "slack" ? input.url : input.routingKey;
-    const target = input.kind === "slack" ? `${new URL(input.url).origin}/…` : input.url;
     const now = Date.now();
-    const channel: ChannelRecord = { id, kind: input.kind, name: input.name, target, sealed: await seal(this.env.ALERT_SECRETS_KEY, id, secret), minSeverity: input.minSeverity, createdAt: now };
+    const channel: ChannelRecord = { id, kind: input.kind, name: input.name, target: shownTarget(input), sealed: await seal(this.env.ALERT_SECRETS_KEY, id, JSON.stringify(channelSecret(input))), minSeverity: input.minSeverity, createdAt: now };
     this.ctx.storage.transactionSync(() => {
       this.#alerts.addChannel(channel);
-      this.#audit.add({ actor, action: "alert.channel.add", target: `channel:${id}`, details: { kind: channel.kind, name: channel.name, target, minSeverity: channel.minSeverity } }, now);
+      this.#audit.add({ actor, action: "alert.channel.add", target: `channel:${id}`, details: { kind: channel.kind, name: channel.name, target: channel.target, minSeverity: channel.minSeverity } }, now);
     });
     await this.#settleChange();
     return { ok: true, value: channelView(channel) };
@@ -377,7 +376,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   /** For the alert queue's consumer: the event and channel of a delivery still to make (null: nothing to do). */
   async alertDelivery(eventId: string, channelId: string) {
-    return this.#alerts.delivery(eventId, channelId);
+    return this.#alerts.delivery(eventId, channelId, Date.now());
   }
 
   async alertAttempted(eventId: string, channelId: string, error: string | null): Promise<void> {
@@ -394,12 +393,24 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   /** A gate served a cutover state it could not refresh (sent through the alert queue: the gate may not reach this object). */
   async gateStale(at: number): Promise<void> {
-    this.#alerts.signal("gate.stale", Math.min(at, Date.now()));
-    await this.#wakeups.request("alerts", Date.now());
+    const now = Date.now();
+    const before = this.#alerts.signalAt("gate.stale");
+    this.#alerts.signal("gate.stale", Math.min(at, now));
+    // Only a report that starts the condition asks for a check; later ones extend it (the 30 s checks see them).
+    if (before === null || now - before >= GATE_STALE_MS) await this.#wakeups.request("alerts", now);
   }
 
+  /** One alert check at a time: two overlapping ones (an operator's test during the alarm's) would send the same deliveries twice. */
+  #alerting: Promise<unknown> = Promise.resolve();
+
   /** The "alerts" wake-up: checks every condition, records and audits what started or ended, hands deliveries to the queue. */
-  async #alertsWake(now: number): Promise<number | null> {
+  #alertsWake(now: number): Promise<number | null> {
+    const run = this.#alerting.then(() => this.#checkAlerts(Date.now()));
+    this.#alerting = run.catch(() => {});
+    return run;
+  }
+
+  async #checkAlerts(now: number): Promise<number | null> {
     this.#alertInputs = this.#alertInputsNow();
     const holding = conditions(await this.#alertSnapshot(now));
     this.ctx.storage.transactionSync(() => {
@@ -407,25 +418,23 @@ export class MigrationCoordinator extends DurableObject<Env> {
         this.#audit.add({ actor: "alerts", action: `alert.${event.action}`, target: event.key, details: { eventId: event.id, kind: event.kind, severity: event.severity, summary: event.summary } }, now);
       }
     });
-    if (!(await this.#sendAlerts(now))) return now + ALERT_SEND_RETRY_MS;
-    const watching = this.#jobs.active() !== null || !["legacy", "complete"].includes(this.#cutover.state().phase) || this.#alerts.firing().length > 0 || this.#runs.unfinished() !== null;
+    await this.#sendAlerts(now);
+    const cutover = this.#cutover.state();
+    const watching = this.#jobs.active() !== null || !["legacy", "complete"].includes(cutover.phase) || cutover.holdBack != null || this.#alerts.firing().length > 0 || this.#runs.unfinished() !== null;
     return watching ? now + ALERT_CHECK_MS : null;
   }
 
-  /** Hands queued deliveries to the alert queue, a bounded wait per send; false if the queue refused or did not answer. */
-  async #sendAlerts(now: number): Promise<boolean> {
+  /**
+   * Hands queued deliveries to the alert queue, a bounded wait per send. Throws if the queue refused
+   * or did not answer: what is left stays queued, and the wake-up's failure handler backs off.
+   */
+  async #sendAlerts(now: number): Promise<void> {
     for (let round = 0; round < 10; round++) {
       const queued = this.#alerts.queued(SEND_BATCH);
-      if (queued.length === 0) return true;
-      try {
-        await withTimeout(this.env.ALERT_QUEUE.sendBatch(queued.map((body) => ({ body, contentType: "json" }))), ALERT_SEND_TIMEOUT_MS);
-      } catch (e) {
-        console.error("alert deliveries could not be queued; kept, and sent again later:", e);
-        return false;
-      }
+      if (queued.length === 0) return;
+      await withTimeout(this.env.ALERT_QUEUE.sendBatch(queued.map((body) => ({ body, contentType: "json" }))), ALERT_SEND_TIMEOUT_MS, "the alert queue did not take the deliveries in time");
       this.#alerts.markSent(queued, now);
     }
-    return true;
   }
 
   #alertInputsNow(): string {
@@ -457,7 +466,8 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return {
       now,
       cutover,
-      jobs: this.#jobs.list(20).map((j) => ({ id: j.id, kind: j.kind, exportSet: j.exportSet, state: j.state, paused: j.paused, error: j.error, finishedAt: j.finishedAt, failed: this.#ledger.counts(j.id).failed + this.#ledger.rowErrorCount(j.id) })),
+      // Failures are counted only for the jobs that may alert (counting reads a job's bad rows).
+      jobs: this.#jobs.list(20).map((j) => ({ id: j.id, kind: j.kind, exportSet: j.exportSet, state: j.state, paused: j.paused, error: j.error, finishedAt: j.finishedAt, failed: j.state === "completed_with_failures" ? this.#ledger.counts(j.id).failed + this.#ledger.rowErrorCount(j.id) : 0 })),
       stalls,
       stallMs: positive(this.env.ALERT_STALL_SECONDS, 900) * 1000,
       run: run ? { id: run.id, stage: run.stages.find((st) => st.state === "running")?.name ?? null, attention: run.attention } : null,
@@ -740,6 +750,8 @@ export class MigrationCoordinator extends DurableObject<Env> {
     if (job && applied > 0 && this.#isDispatching(job)) {
       const wake = await this.#pump(job, now);
       if (wake !== null) await this.#wakeups.request("job", wake);
+      // The last reports may have ended the job: its alert (and audit) should not wait for the next check.
+      if (this.#jobs.get(job.id)?.state !== job.state) await this.#settleChange();
     }
     return { applied };
   }

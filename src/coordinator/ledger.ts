@@ -43,6 +43,12 @@ const JOB_FAILURES_SQL = `${ROW_FAILURES_SQL}
   UNION ALL ${CONFLICT_FAILURES_SQL}`;
 
 /**
+ * JSON characters of planned rows per INSERT: at most 3 bytes of UTF-8 each, so a statement's one
+ * bound value stays under the 2 MB a Durable Object's SQLite takes (one larger row goes alone).
+ */
+const INSERT_CHUNK_CHARS = 600_000;
+
+/**
  * The per-item ledger of one coordinator: every item's state, attempts, lease and result. Every
  * transition is a single guarded UPDATE, so duplicate reports, redeliveries and repeated alarms
  * change nothing they should not.
@@ -52,35 +58,45 @@ export class Ledger {
 
   /**
    * Adds items; returns the positions (in `items`) of those whose file id the job already had (or
-   * that came earlier in `items`). One statement per call: the rows go in as one JSON array, since a
-   * statement per row costs more than the row.
+   * that came earlier in `items`). The rows go in as JSON arrays, one statement per INSERT_CHUNK_CHARS
+   * of them (a statement per row costs more than the row; a bound value may not exceed 2 MB).
    */
   insert(jobId: string, items: readonly NewItem[]): number[] {
-    if (items.length === 0) return [];
-    const rows = items.map((item) => [
-      item.fileId,
-      item.sourcePath,
-      item.r2Key,
-      item.expectedSize,
-      JSON.stringify(item.payload),
-      item.failure ? "failed" : "pending",
-      item.failure?.reason ?? null,
-      item.failure?.detail ?? null,
-    ]);
-    const inserted = new Set(
-      this.sql
-        .exec<{ file_id: string }>(
-          `INSERT INTO items (job_id, file_id, source_path, r2_key, expected_size, payload, state, error, detail)
-           SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
-             FROM json_each(?2) WHERE true ORDER BY key
-           ON CONFLICT (job_id, file_id) DO NOTHING
-           RETURNING file_id`,
-          jobId,
-          JSON.stringify(rows),
-        )
-        .toArray()
-        .map((r) => r.file_id),
-    );
+    const inserted = new Set<string>();
+    let chunk: string[] = [];
+    let chars = 0;
+    const flush = () => {
+      if (chunk.length === 0) return;
+      for (const { file_id } of this.sql.exec<{ file_id: string }>(
+        `INSERT INTO items (job_id, file_id, source_path, r2_key, expected_size, payload, state, error, detail)
+         SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7
+           FROM json_each(?2) WHERE true ORDER BY key
+         ON CONFLICT (job_id, file_id) DO NOTHING
+         RETURNING file_id`,
+        jobId,
+        `[${chunk.join(",")}]`,
+      )) {
+        inserted.add(file_id);
+      }
+      chunk = [];
+      chars = 0;
+    };
+    for (const item of items) {
+      const row = JSON.stringify([
+        item.fileId,
+        item.sourcePath,
+        item.r2Key,
+        item.expectedSize,
+        JSON.stringify(item.payload),
+        item.failure ? "failed" : "pending",
+        item.failure?.reason ?? null,
+        item.failure?.detail ?? null,
+      ]);
+      if (chars + row.length > INSERT_CHUNK_CHARS) flush();
+      chunk.push(row);
+      chars += row.length + 1;
+    }
+    flush();
     const duplicates: number[] = [];
     for (const [index, item] of items.entries()) {
       // The first of a file id in `items` is the one inserted.

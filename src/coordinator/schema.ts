@@ -286,6 +286,7 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         details  TEXT NOT NULL,
         at       INTEGER NOT NULL
       );
+      CREATE INDEX IF NOT EXISTS alert_events_by_key ON alert_events (key, seq);
       CREATE TABLE IF NOT EXISTS alert_channels (
         id           TEXT PRIMARY KEY,
         kind         TEXT NOT NULL,

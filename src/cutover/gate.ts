@@ -20,7 +20,8 @@ export type Handler = (request: Request, env: Env, ctx: ExecutionContext) => Pro
 
 const STARTING_UP = { enabled: true, message: "List Cutter is starting up. Please try again in a few seconds.", retryAfterSeconds: 5 };
 
-/** An isolate serving a stale cutover state says so at most this often. */
+/** An isolate serving a state it last read STALE_AFTER_TTLS cache TTLs ago says so, at most once a STALE_REPORT_MS. */
+const STALE_AFTER_TTLS = 5;
 const STALE_REPORT_MS = 60_000;
 
 /**
@@ -44,8 +45,8 @@ export class Gate {
   #staleReportedAt = -Infinity;
 
   async handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-    const { state, stale } = await this.cache.get(ctx);
-    if (stale) this.#reportStale(env, ctx);
+    const { state, stale, readAt } = await this.cache.get(ctx);
+    if (stale && readAt !== null) this.#reportStale(env, ctx, readAt);
     // An isolate that has never read the state fails closed: during the final sync, a write let
     // through to legacy would be lost.
     if (!state) return servedBy(maintenanceResponse(request, STARTING_UP), "workers");
@@ -105,9 +106,10 @@ export class Gate {
    * since the coordinator (or its relay) is what it cannot reach. At most once a STALE_REPORT_MS, in
    * the background: the request does not wait for it.
    */
-  #reportStale(env: Env, ctx: ExecutionContext): void {
+  #reportStale(env: Env, ctx: ExecutionContext, readAt: number): void {
     const now = Date.now();
-    if (now - this.#staleReportedAt < STALE_REPORT_MS) return;
+    // One failed read is not worth a page: the state must have gone unrefreshed for several TTLs.
+    if (now - readAt < STALE_AFTER_TTLS * cacheTtlMs(env) || now - this.#staleReportedAt < STALE_REPORT_MS) return;
     this.#staleReportedAt = now;
     ctx.waitUntil(env.ALERT_QUEUE.send({ signal: "gate.stale", at: now }, { contentType: "json" }).catch((e) => console.error("could not report a stale cutover state:", e)));
   }

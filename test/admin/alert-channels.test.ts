@@ -1,5 +1,5 @@
 // Alert channels through the operator API: a malformed configuration is a 400 naming the field, a
-// secret (webhook key, Slack URL, PagerDuty routing key) is sealed and never shown again, and a channel
+// secret (webhook key and URL, Slack URL, PagerDuty routing key) is sealed and never shown again, and a channel
 // can be removed (a test message to it is then a 404).
 import fc from "fast-check";
 import { env } from "cloudflare:workers";
@@ -50,19 +50,20 @@ describe("alert channels", () => {
 
   it("keep secrets sealed: never echoed by the API, the audit log or storage in the clear", async () => {
     const added = await Promise.all([
-      postJson("/admin/alerts/channels", { kind: "webhook", name: "hook", url: "https://example.com/alerts", secret: WEBHOOK_SECRET }),
+      postJson("/admin/alerts/channels", { kind: "webhook", name: "hook", url: "https://example.com/alerts?token=HOOKTOKEN", secret: WEBHOOK_SECRET }),
       postJson("/admin/alerts/channels", { kind: "slack", name: "slack", url: SLACK_URL }),
       postJson("/admin/alerts/channels", { kind: "pagerduty", name: "pager", routingKey: ROUTING_KEY, minSeverity: "critical" }),
     ]);
     for (const a of added) expect(a.status).toBe(201);
     const listed = JSON.stringify((await adminJson("/admin/alerts")).body) + JSON.stringify(added.map((a) => a.body));
-    for (const secret of [WEBHOOK_SECRET, "SLACKSECRETPATH", ROUTING_KEY]) expect(listed).not.toContain(secret);
+    for (const secret of [WEBHOOK_SECRET, "SLACKSECRETPATH", ROUTING_KEY, "HOOKTOKEN"]) expect(listed).not.toContain(secret);
+    expect(added[0]!.body).toMatchObject({ kind: "webhook", target: "https://example.com/…", secret: "set" });
     const slack = added[1]!.body;
     expect(slack).toMatchObject({ kind: "slack", target: "https://hooks.slack.com/…", secret: "set" });
     expect(added[2]!.body).toMatchObject({ kind: "pagerduty", target: "https://events.pagerduty.com/v2/enqueue", minSeverity: "critical" });
     const audit = JSON.stringify((await env.DB.prepare(`SELECT * FROM audit_logs WHERE action LIKE 'alert.%'`).all()).results);
     expect(audit).toContain("alert.channel.add");
-    for (const secret of [WEBHOOK_SECRET, "SLACKSECRETPATH", ROUTING_KEY]) expect(audit).not.toContain(secret);
+    for (const secret of [WEBHOOK_SECRET, "SLACKSECRETPATH", ROUTING_KEY, "HOOKTOKEN"]) expect(audit).not.toContain(secret);
 
     const removed = await adminJson(`/admin/alerts/channels/${slack.id}`, { method: "DELETE" });
     expect(removed).toMatchObject({ status: 200, body: { removed: slack.id } });

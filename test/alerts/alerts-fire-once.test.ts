@@ -59,6 +59,20 @@ describe("the alert store", () => {
       const queued = store.queued(1_000);
       expect(queued.filter((d) => d.eventId === warning!.id).map((d) => d.channelId)).toEqual(["00000000-0000-4000-8000-00000000000w"]);
       expect(queued.filter((d) => d.eventId === critical!.id).map((d) => d.channelId).sort()).toEqual(["00000000-0000-4000-8000-00000000000c", "00000000-0000-4000-8000-00000000000w"]);
+      // A trigger not yet delivered when its resolve came is not sent late (it would reopen what is closed).
+      const [late] = store.reconcile([condition("late", "critical")], 20);
+      store.reconcile([], 21);
+      const channel = "00000000-0000-4000-8000-00000000000c";
+      expect(store.delivery(late!.id, channel, 22)).toBeNull();
+      expect(store.recent(5).find((e) => e.id === late!.id)!.deliveries).toContainEqual(expect.objectContaining({ channelId: channel, state: "superseded" }));
+      const resolve = store.recent(5).find((e) => e.key === "late" && e.action === "resolve")!;
+      expect(store.delivery(resolve.id, channel, 22)).toMatchObject({ event: { action: "resolve", key: "late" } });
+      // Silenced by the operator; unsilence (they acted on the run) lets the next start fire.
+      store.reconcile([condition("run:r1", "critical")], 30);
+      expect(store.silence("run:r1", 31)).not.toBeNull();
+      expect(store.reconcile([condition("run:r1", "critical")], 32)).toEqual([]);
+      store.unsilence("run:", 33);
+      expect(store.reconcile([condition("run:r1", "critical")], 34).map((e) => e.action)).toEqual(["trigger"]);
       // Storage stays bounded: old events are dropped.
       expect(state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM alert_events`).one().n).toBeLessThanOrEqual(1_000);
     });

@@ -14,8 +14,9 @@ describe("alert conditions", () => {
     expect(keys({})).toEqual([]);
   });
 
-  it("a rollback: critical when the analysis made it, a warning when an operator did", () => {
+  it("a rollback: critical when the analysis or a failing run stage made it, a warning when an operator did", () => {
     expect(keys({ cutover: { ...INITIAL_CUTOVER, phase: "rolled_back", updatedBy: "analysis" } })).toEqual(["cutover.rollback/critical"]);
+    expect(keys({ cutover: { ...INITIAL_CUTOVER, phase: "rolled_back", updatedBy: "run:5b0d6f3e" } })).toEqual(["cutover.rollback/critical"]);
     expect(keys({ cutover: { ...INITIAL_CUTOVER, phase: "rolled_back", updatedBy: "operator:alice" } })).toEqual(["cutover.rollback/warning"]);
   });
 

@@ -28,12 +28,12 @@ describe("alert formats", () => {
 
   it("webhook: the signature is HMAC-SHA256 of '<t>.<body>' under the channel's secret, and changes with either", async () => {
     const now = Date.parse("2026-11-25T12:00:00Z");
-    const request = await outgoingRequest("webhook", "https://example.com/hook", "secret-0123456789", event(), now);
+    const request = await outgoingRequest("webhook", { url: "https://example.com/hook", key: "secret-0123456789" }, event(), now);
     expect(request.headers[SIGNATURE_HEADER]).toBe(`t=${now / 1000},v1=${await hmacHex("secret-0123456789", `${now / 1000}.${request.body}`)}`);
     expect(JSON.parse(request.body)).toEqual(event());
-    const other = await outgoingRequest("webhook", "https://example.com/hook", "another-secret-012", event(), now);
+    const other = await outgoingRequest("webhook", { url: "https://example.com/hook", key: "another-secret-012" }, event(), now);
     expect(other.headers[SIGNATURE_HEADER]).not.toBe(request.headers[SIGNATURE_HEADER]);
-    // Slack's URL is its secret: the request goes there, not to the channel's shown target.
-    expect((await outgoingRequest("slack", "https://hooks.slack.com/…", "https://hooks.slack.com/services/T/B/X", event(), now)).url).toBe("https://hooks.slack.com/services/T/B/X");
+    // Each goes to the channel's sealed URL.
+    expect((await outgoingRequest("slack", { url: "https://hooks.slack.com/services/T/B/X", key: "" }, event(), now)).url).toBe("https://hooks.slack.com/services/T/B/X");
   });
 });

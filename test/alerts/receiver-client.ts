@@ -7,7 +7,7 @@ import { RECEIVER_SECRET, type Received } from "./receiver";
 export const receiverUrl = inject("alertReceiver");
 export const ROUTING_KEY = "R0123456789abcdefghijklmnopqrstu".slice(0, 32);
 
-export async function receiverMode(mode: "up" | "down" | "hang"): Promise<void> {
+export async function receiverMode(mode: "up" | "down" | "hang" | "reject"): Promise<void> {
   await fetch(`${receiverUrl}/__mode`, { method: "POST", body: JSON.stringify({ mode }) });
 }
 

@@ -67,6 +67,21 @@ describe("a receiver that is down", () => {
   });
 });
 
+describe("a receiver that refuses the request itself (400)", () => {
+  it("is not retried: the delivery is dead at once, with its error", async () => {
+    const channel = await webhook();
+    await receiverMode("reject");
+    const { eventId } = (await postJson(`/admin/alerts/channels/${channel}/test`, {})).body;
+    await receivedUntil((r) => r.some((x) => x.eventId === eventId));
+    const until = Date.now() + 10_000;
+    while ((await delivery(eventId))?.state !== "dead" && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await delivery(eventId)).toMatchObject({ state: "dead", attempts: 1, lastError: "HTTP 400" });
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await received()).filter((x) => x.eventId === eventId)).toHaveLength(1);
+    await receiverMode("up");
+  });
+});
+
 describe("the alert dead-letter queue", () => {
   it("records a delivery the queue gave up on as dead, and a later copy of its message changes nothing", async () => {
     const channel = await webhook();
@@ -80,7 +95,7 @@ describe("the alert dead-letter queue", () => {
       expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual([id]);
     }
     expect(await delivery(eventId)).toMatchObject({ state: "dead", lastError: "HTTP 503" });
-    const audit = await env.DB.prepare(`SELECT action FROM audit_logs WHERE action = 'alert.delivery_dead'`).all();
+    const audit = await env.DB.prepare(`SELECT action FROM audit_logs WHERE action = 'alert.delivery_dead' AND target = ?`).bind(`channel:${channel}`).all();
     expect(audit.results).toHaveLength(1);
     await receiverMode("up");
   });

@@ -1,12 +1,12 @@
 // A local alert receiver on 127.0.0.1 for the alert tests (started by test/global-setup.ts): it takes
 // whatever the Worker posts, checks a webhook's signature with Node's own HMAC (not the Worker's code),
-// and can be switched down (503) or hanging (never answers) through /__mode.
+// and can be switched down (503), hanging (never answers) or rejecting (400) through /__mode.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 
 export const RECEIVER_SECRET = "receiver-webhook-secret-0123456789";
 
-type Mode = "up" | "down" | "hang";
+type Mode = "up" | "down" | "hang" | "reject";
 
 export interface Received {
   path: string;
@@ -19,7 +19,11 @@ export interface Received {
   at: number;
 }
 
-export async function startAlertReceiver(): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * Starts the receiver. `refuse` lets a test answer 503 to chosen posts while it is up (the dashboard
+ * test refuses a test event's first attempts); `received` is the same list /__received serves.
+ */
+export async function startAlertReceiver(refuse: (body: any) => boolean = () => false): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
   let mode: Mode = "up";
   const received: Received[] = [];
   const hanging = new Set<ServerResponse>();
@@ -41,8 +45,9 @@ export async function startAlertReceiver(): Promise<{ url: string; close(): Prom
       res.writeHead(200, { "content-type": "application/json" });
       return void res.end(JSON.stringify(received));
     }
-    const status = mode === "up" ? (req.url?.startsWith("/pagerduty") ? 202 : 200) : mode === "down" ? 503 : 0;
-    received.push({ path: req.url ?? "", eventId: header(req, "x-list-cutter-event"), body: safeJson(raw), signatureValid: verify(header(req, "x-list-cutter-signature"), raw), status, at: Date.now() });
+    const body = safeJson(raw);
+    const status = mode === "hang" ? 0 : mode === "reject" ? 400 : mode === "down" || refuse(body) ? 503 : req.url?.startsWith("/pagerduty") ? 202 : 200;
+    received.push({ path: req.url ?? "", eventId: header(req, "x-list-cutter-event"), body, signatureValid: verify(header(req, "x-list-cutter-signature"), raw), status, at: Date.now() });
     if (mode === "hang") {
       hanging.add(res);
       return;
@@ -53,6 +58,7 @@ export async function startAlertReceiver(): Promise<{ url: string; close(): Prom
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
+    received,
     close: async () => {
       for (const res of hanging) res.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
