@@ -67,6 +67,34 @@ async function legacyStub(): Promise<{ url: string; close: () => void }> {
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
 }
 
+/** An alert receiver that answers at once, or (down) never: then every delivery hangs until the consumer's 10 s timeout. */
+async function alertReceiver(): Promise<{ url: string; posts: () => number; down: (on: boolean) => void; close: () => void }> {
+  const open = new Set<http.ServerResponse>();
+  let posts = 0;
+  let down = false;
+  const server = http.createServer((req, res) => {
+    posts++;
+    if (down) open.add(res);
+    else req.resume().on("end", () => res.writeHead(200).end("ok"));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`,
+    posts: () => posts,
+    down: (on) => (down = on),
+    close: () => {
+      for (const res of open) res.destroy();
+      server.close();
+    },
+  };
+}
+
+async function admin(worker: DevWorker, path: string, body: unknown): Promise<any> {
+  const res = await fetch(`${worker.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
 function summarise(result: LoadResult, backend?: string) {
   const latencies = backend ? (result.byBackend[backend] ?? []) : Object.values(result.byBackend).flat();
   return { requests: latencies.length, p50Ms: round(percentile(latencies, 0.5)), p99Ms: round(percentile(latencies, 0.99)), rps: round(latencies.length / result.seconds) };
@@ -74,11 +102,15 @@ function summarise(result: LoadResult, backend?: string) {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 type Round = { on: LoadResult; all: LoadResult; off: LoadResult };
+type Pair = { on: LoadResult; off: LoadResult };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The median over pairs of the gate-on (workers-served) to gate-off ratio of `measure`. */
+const pairRatio = (pairs: Pair[], measure: "p50Ms" | "p99Ms") => round(median(pairs.map((r) => summarise(r.on, "workers")[measure] / summarise(r.off)[measure])));
 
 /** A Worker: the gate off, or on with `percent` of users sent to the new app (the rest to legacy). */
 async function startConfig(mode: "on" | "off", percent: number, legacyUrl: string, port: number): Promise<DevWorker> {
-  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench-jwt-secret", CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000" });
+  const alerts = { ALERT_ALLOW_HTTP: "true", ALERT_SECRETS_KEY: "bench-alert-secrets-key-0123456789abcdef" };
+  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench-jwt-secret", CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000", ...alerts });
   if (mode === "on") {
     const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ percent }) });
     if (!res.ok) throw new Error(`PATCH /admin/cutover: ${res.status} ${await res.text()}`);
@@ -96,6 +128,9 @@ async function main() {
     off: await startConfig("off", 0, stub.url, 8792),
   };
   const rounds: Round[] = [];
+  const alertRounds: Record<"up" | "down", Pair[]> = { up: [], down: [] };
+  const alertPosts = { up: 0, down: 0 };
+  let receiver: Awaited<ReturnType<typeof alertReceiver>> | null = null;
   let stressed: StressResult;
   try {
     await new Promise((r) => setTimeout(r, 2_500)); // let every gate cache its state
@@ -115,9 +150,32 @@ async function main() {
     }
     stressed = await stress(workers.on);
     console.log(`stress: ${stressed.requests} requests over ${STRESS_CONNECTIONS} connections, ${stressed.serverErrors} 5xx, ${stressed.connectionErrors} errors, ${stressed.coordinatorStateReadsPerSecond} coordinator state reads/s`);
+    // Alerts while the receiver is up, then while it is down (it hangs): a test alert every 0.5 s keeps
+    // the gate's own Worker delivering, and the same on/off pairs run in each phase.
+    receiver = await alertReceiver();
+    const channel = await admin(workers.on, "/admin/alerts/channels", { kind: "webhook", name: "bench", url: receiver.url, secret: "bench-webhook-secret-0123" });
+    const feed = setInterval(() => void admin(workers.on, `/admin/alerts/channels/${channel.id}/test`, {}).catch(() => undefined), 500);
+    try {
+      for (const phase of ["up", "down"] as const) {
+        receiver.down(phase === "down");
+        const before = receiver.posts();
+        while (receiver.posts() === before) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < ROUNDS; i++) {
+          const order = i % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
+          const slices: Partial<Record<"on" | "off", LoadResult>> = {};
+          for (const name of order) slices[name] = await runLoad(`${workers[name].url}${PATH}`, CONCURRENCY, SECONDS * 1000, USERS);
+          alertRounds[phase].push({ on: slices.on!, off: slices.off! });
+        }
+        alertPosts[phase] = receiver.posts() - before;
+      }
+    } finally {
+      clearInterval(feed);
+    }
+    console.log(`alerts: p50 workers-served on/off, receiver up ${pairRatio(alertRounds.up, "p50Ms")}, down ${pairRatio(alertRounds.down, "p50Ms")}`);
   } finally {
     await Promise.all(Object.values(workers).map((w) => w.stop()));
     stub.close();
+    receiver?.close();
   }
   const pick = (f: (r: Round) => number) => round(median(rounds.map(f)));
   const decisionUs = round(await gateDecisionMicros());
@@ -146,6 +204,12 @@ async function main() {
       p99GateOnly: pick((r) => summarise(r.all).p99Ms / summarise(r.off).p99Ms),
     },
     gateDecision: { microsPerRequest: decisionUs, shareOfGateOffP50: decisionUs / 1000 / off.p50Ms },
+    // The same pairs while the gate's Worker delivers alerts to a receiver that is up, then down (hanging).
+    alerts: {
+      deliveriesTried: alertPosts,
+      p50WorkersServedOnVsOff: { receiverUp: pairRatio(alertRounds.up, "p50Ms"), receiverDown: pairRatio(alertRounds.down, "p50Ms") },
+      p99WorkersServedOnVsOff: { receiverUp: pairRatio(alertRounds.up, "p99Ms"), receiverDown: pairRatio(alertRounds.down, "p99Ms") },
+    },
     stress: stressed,
     target: "the gate adds under 5 % to p50 (p50GateOnly < 1.05; gateDecision.shareOfGateOffP50 < 0.05)",
   };
@@ -171,6 +235,11 @@ Ratios against the gate off (medians of each round's back-to-back pair):
   by more than that here, which is why the three configurations run side by side and share the load in slices.
 - with the 50 % split, workers-served requests: p50 ${report.ratios.p50WorkersServedOnVsOff}×, p99 ${report.ratios.p99WorkersServedOnVsOff}×; total req/s ${report.ratios.rpsAllOnVsOff}×. On this 2-core machine the proxied half
   (workerd → the Node stub) competes for the same cores, so this ratio includes that contention, not only the gate.
+
+While the gate's own Worker delivers alerts (a test alert queued every 0.5 s to a webhook on a local
+listener), the same back-to-back pairs, workers-served requests with the 50 % split: with the receiver
+**up** p50 ${report.alerts.p50WorkersServedOnVsOff.receiverUp}×, p99 ${report.alerts.p99WorkersServedOnVsOff.receiverUp}× (${report.alerts.deliveriesTried.up} deliveries); with it **down**
+(it never answers: deliveries hang until their 10 s timeout) p50 **${report.alerts.p50WorkersServedOnVsOff.receiverDown}×**, p99 ${report.alerts.p99WorkersServedOnVsOff.receiverDown}× (${report.alerts.deliveriesTried.down} deliveries).
 
 Under load (autocannon, ${stressed.connections} keep-alive connections for ${stressed.seconds} s against the 50 % split, cache TTL 2 s):
 ${stressed.requests} requests (${stressed.rps} req/s), **${stressed.serverErrors} 5xx, ${stressed.connectionErrors} connection errors, ${stressed.timeouts} timeouts** (zero is the

@@ -11,15 +11,11 @@ import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { controlPlane } from "../../src/relay/control-plane";
 import { TEST_CUTOVER_TTL_MS } from "../config";
-import { adminJson, postJson, resetPrimaryCoordinator } from "../helpers";
+import { adminJson, postJson } from "../helpers";
 import { RECEIVER_SECRET } from "./receiver";
-import { received, receivedUntil, receiverMode, receiverUrl } from "./receiver-client";
+import { receivedUntil, receiverUrl, resetAlertWorld } from "./receiver-client";
 
-beforeEach(async () => {
-  await resetPrimaryCoordinator();
-  await receiverMode("up");
-  await received(true);
-});
+beforeEach(resetAlertWorld);
 
 describe("a gate serving a stale cutover state", () => {
   it("raises gate.stale once through the alert queue", async () => {

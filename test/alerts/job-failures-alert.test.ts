@@ -3,16 +3,12 @@
 // while the job stays as it is.
 import { describe, expect, it, beforeEach } from "vitest";
 import { exportCsv, toCsv } from "../legacy-origin/corpus";
-import { adminJson, corpus, fastRetries, postJson, putExport, resetPrimaryCoordinator, startJob, waitForJob } from "../helpers";
-import { addEveryChannel, byPath, received, receivedUntil, receiverMode, ROUTING_KEY } from "./receiver-client";
+import { adminJson, corpus, fastRetries, postJson, putExport, startJob, waitForJob } from "../helpers";
+import { addEveryChannel, byPath, receivedUntil, resetAlertWorld, ROUTING_KEY } from "./receiver-client";
 
 const FILE_COLUMNS = ["id", "user_id", "file_id", "file_name", "file_path", "uploaded_at", "system_tags", "user_tags", "metadata"];
 
-beforeEach(async () => {
-  await resetPrimaryCoordinator();
-  await receiverMode("up");
-  await received(true);
-});
+beforeEach(resetAlertWorld);
 
 describe("a job that ends with failures", () => {
   it("triggers one page with its id as dedup key, and the operator's resolve closes it", async () => {

@@ -1,7 +1,7 @@
 // The alert tests' side of the local receiver (test/alerts/receiver.ts): switch it, read what it got,
 // and add one channel of each kind pointing at it.
 import { inject } from "vitest";
-import { postJson } from "../helpers";
+import { postJson, resetPrimaryCoordinator } from "../helpers";
 import { RECEIVER_SECRET, type Received } from "./receiver";
 
 export const receiverUrl = inject("alertReceiver");
@@ -41,3 +41,10 @@ export async function addEveryChannel(minSeverity = "warning"): Promise<{ webhoo
 }
 
 export const byPath = (got: Received[], prefix: string) => got.filter((r) => r.path.startsWith(prefix) && r.status >= 200 && r.status < 300);
+
+/** Each alert test starts from an empty primary coordinator and a receiver that is up and has received nothing. */
+export async function resetAlertWorld(): Promise<void> {
+  await resetPrimaryCoordinator();
+  await receiverMode("up");
+  await received(true);
+}

@@ -5,15 +5,11 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleDeadAlerts } from "../../src/alerts/delivery";
-import { adminJson, postJson, resetPrimaryCoordinator, worker } from "../helpers";
+import { adminJson, postJson, worker } from "../helpers";
 import { RECEIVER_SECRET } from "./receiver";
-import { received, receivedUntil, receiverMode, receiverUrl } from "./receiver-client";
+import { received, receivedUntil, receiverMode, receiverUrl, resetAlertWorld } from "./receiver-client";
 
-beforeEach(async () => {
-  await resetPrimaryCoordinator();
-  await receiverMode("up");
-  await received(true);
-});
+beforeEach(resetAlertWorld);
 
 async function webhook(): Promise<string> {
   const { status, body } = await postJson("/admin/alerts/channels", { kind: "webhook", name: "hook", url: `${receiverUrl}/webhook`, secret: RECEIVER_SECRET, minSeverity: "info" });

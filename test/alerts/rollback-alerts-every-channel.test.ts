@@ -11,14 +11,10 @@ import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
 import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { controlPlane } from "../../src/relay/control-plane";
-import { adminJson, patchCutover, resetPrimaryCoordinator } from "../helpers";
-import { addEveryChannel, byPath, received, receivedUntil, receiverMode, ROUTING_KEY } from "./receiver-client";
+import { adminJson, patchCutover } from "../helpers";
+import { addEveryChannel, byPath, received, receivedUntil, resetAlertWorld, ROUTING_KEY } from "./receiver-client";
 
-beforeEach(async () => {
-  await resetPrimaryCoordinator();
-  await receiverMode("up");
-  await received(true);
-});
+beforeEach(resetAlertWorld);
 
 async function errorStorm(requests: number) {
   const gate = new Gate(new CutoverStateCache(() => coordinator(env).getCutover(), 0), new MetricsBuffer(25, 60_000), new UserDirectory(env.DB), async () => new Response("x", { status: 503 }), controlPlane(env, null));

@@ -4,9 +4,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CopyMessage, FileRecord } from "../../src/copy/messages";
 import { Dispatcher } from "../../src/coordinator/dispatcher";
-import type { JobRecord } from "../../src/coordinator/jobs";
 import { Ledger, type NewItem } from "../../src/coordinator/ledger";
-import { jobSettingsSchema, type JobSettings } from "../../src/coordinator/model";
+import type { JobSettings } from "../../src/coordinator/model";
+import { copyingJob } from "./job-record";
 
 /** The Cloudflare Queues limits, measured as the platform measures them: UTF-8 bytes of the JSON body. */
 const QUEUE_MESSAGE_BYTES = 128_000;
@@ -41,23 +41,7 @@ class DeadQueue {
   }
 }
 
-function job(settings: Partial<JobSettings>): JobRecord {
-  return {
-    id: crypto.randomUUID(),
-    kind: "full",
-    state: "copying",
-    paused: false,
-    exportSet: "x",
-    settings: jobSettingsSchema.parse({ maxInFlight: 2000, ratePerSecond: 10_000, retryBaseMs: 10, retryMaxMs: 100, ...settings }),
-    error: null,
-    plan: { step: "done" },
-    counters: { usersMigrated: 0, filtersMigrated: 0 },
-    createdAt: 0,
-    updatedAt: 0,
-    startedAt: 0,
-    finishedAt: null,
-  };
-}
+const job = (settings: Partial<JobSettings>) => copyingJob({ retryBaseMs: 10, retryMaxMs: 100, ...settings });
 
 function item(n: number, note: string): NewItem {
   const fileId = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;

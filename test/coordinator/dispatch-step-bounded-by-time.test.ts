@@ -6,9 +6,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { CopyMessage } from "../../src/copy/messages";
 import { Dispatcher } from "../../src/coordinator/dispatcher";
-import type { JobRecord } from "../../src/coordinator/jobs";
 import { Ledger } from "../../src/coordinator/ledger";
-import { jobSettingsSchema } from "../../src/coordinator/model";
+import { copyingJob } from "./job-record";
 
 /** A queue whose every send takes `ms` (a slow queue, or a busy isolate). */
 class SlowQueue {
@@ -22,23 +21,7 @@ class SlowQueue {
   }
 }
 
-function copyJob(): JobRecord {
-  return {
-    id: crypto.randomUUID(),
-    kind: "full",
-    state: "copying",
-    paused: false,
-    exportSet: "x",
-    settings: jobSettingsSchema.parse({ maxInFlight: 2_000, ratePerSecond: 10_000, batchSize: 50 }),
-    error: null,
-    plan: { step: "done" },
-    counters: { usersMigrated: 0, filtersMigrated: 0 },
-    createdAt: 0,
-    updatedAt: 0,
-    startedAt: 0,
-    finishedAt: null,
-  };
-}
+const copyJob = () => copyingJob({ batchSize: 50 });
 
 function items(count: number) {
   return Array.from({ length: count }, (_, n) => {

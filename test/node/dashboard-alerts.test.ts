@@ -6,16 +6,16 @@
 // resolve reaches the receiver. Fits a 375 px phone; no console or page errors, no dialog opened by
 // server data. Writes docs/screenshots/dashboard-alerts.png.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
+import { CHROMIUM, chromiumOrSkip } from "./chromium.ts";
 import { RECEIVER_SECRET, startAlertReceiver, type Received } from "../alerts/receiver.ts";
 import { STACK_ADMIN_TOKEN, startStack, type Stack } from "./stack.ts";
 
 const PORT = 8806;
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(new URL("../..", import.meta.url).pathname, "docs/screenshots");
 /** The operator's address stands in for who they are (admin/auth.ts): it reaches the alert's summary, markup and all. */
 const MARKUP_ACTOR_IP = "<img src=x onerror=alert(1)>";
@@ -59,12 +59,7 @@ function assertSigned(r: Received): void {
 const delivered = (received: Received[], key: string, action: string) => received.filter((r) => r.body.key === key && r.body.action === action && r.status === 200);
 
 test("the dashboard's Alerts panel shows what fires, sends a test and resolves, with server text as text", { timeout: 150_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    const why = `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`;
-    if (process.env.CI) assert.fail(why);
-    t.skip(why);
-    return;
-  }
+  if (!chromiumOrSkip(t)) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   // The test event's first attempts are refused: the page shows it retrying, then delivered.
   let refused = 0;

@@ -6,15 +6,15 @@
 // fits a 375 px phone; no console or page errors. Writes the screenshots in docs/screenshots/.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { chromium, type Browser, type ConsoleMessage, type Locator, type Page } from "playwright-core";
+import { CHROMIUM, chromiumOrSkip } from "./chromium.ts";
 import { STACK_ADMIN_TOKEN, startStack, type Stack } from "./stack.ts";
 
 const PORT = 8804;
-const CHROMIUM = "/usr/bin/chromium";
 const EXPORT_SET = "dashboard";
 /** A clean copy of the export (without the planted row) for the cutover run, whose copy must end without failures. */
 const RUN_EXPORT_SET = "dashboard-run";
@@ -149,12 +149,7 @@ const noRunYet = (m: ConsoleMessage) => /status of 404/.test(m.text()) && m.loca
 const confirmButton = (page: Page, name: string) => page.locator("dialog#confirm").getByRole("button", { name, exact: true });
 
 test("the dashboard drives a job, the split, a rollback and a run, and shows server text as text", { timeout: 180_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    const why = `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`;
-    if (process.env.CI) assert.fail(why);
-    t.skip(why);
-    return;
-  }
+  if (!chromiumOrSkip(t)) return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   const stack = await startStack(PORT);
   const stopTraffic = await startTraffic(stack);
