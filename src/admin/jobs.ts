@@ -3,9 +3,9 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { coordinator } from "../env";
 import type { JobAction } from "../coordinator/coordinator";
-import { conflictListQuery, createJobSchema, resolveConflictSchema, type Failure } from "../coordinator/model";
+import { conflictListQuery, createJobSchema, failureCursorSchema, resolveConflictSchema, type Failure, type FailureCursor } from "../coordinator/model";
 import { csvLine } from "../app/csv-output";
-import { jsonResponse, parseWith, readJson } from "../lib/http";
+import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
 
@@ -19,7 +19,31 @@ export const pageQuery = z.object({
 export const failuresQuery = pageQuery.extend({
   /** Only failures of this reason (a FailureReason, invalid_row, or a conflict's kind). */
   reason: z.string().regex(/^[a-z_]{1,64}$/, "must be a failure reason such as http_error or invalid_row").optional(),
+  /** The `next` of the previous page: pages by key, each costing the same however deep (instead of `offset`). */
+  after: z
+    .string()
+    .max(400)
+    .transform((text, ctx) => {
+      const parsed = failureCursorSchema.safeParse(decodeCursor(text));
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: "custom", message: "must be the `next` of a previous page" });
+      return z.NEVER;
+    })
+    .optional(),
 });
+
+/** A failures cursor travels as base64url JSON: opaque to clients, checked with zod when it comes back. */
+function encodeCursor(cursor: FailureCursor): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(cursor)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function decodeCursor(text: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+  } catch {
+    return null;
+  }
+}
 
 export async function createJob(request: IRequest, env: Env): Promise<Response> {
   const input = await readJson(request, createJobSchema);
@@ -44,12 +68,13 @@ export async function controlJob(request: IRequest, env: Env): Promise<Response>
 /** GET /admin/jobs/:id/failures — JSON, or CSV with `Accept: text/csv`. */
 export async function jobFailures(request: IRequest, env: Env): Promise<Response> {
   const { id } = parseWith(jobParams, request.params, "path");
-  const { limit, offset, reason } = parseWith(failuresQuery, request.query, "query");
-  const page = unwrap(await coordinator(env).failures(id, limit, offset, reason ?? null));
+  const { limit, offset, reason, after } = parseWith(failuresQuery, request.query, "query");
+  if (after && offset > 0) throw new HttpError(400, "give either offset or after, not both", "after");
+  const page = unwrap(await coordinator(env).failures(id, limit, offset, reason ?? null, after ?? null));
   if ((request.headers.get("accept") ?? "").includes("text/csv")) {
     return new Response(failuresCsv(page.failures), { headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="job-${id}-failures.csv"` } });
   }
-  return jsonResponse({ id, ...page, reason: reason ?? null, limit, offset });
+  return jsonResponse({ id, ...page, next: page.next ? encodeCursor(page.next) : null, reason: reason ?? null, limit, offset });
 }
 
 export const conflictParams = z.object({ id: z.coerce.number().int().positive("must be a conflict id").max(Number.MAX_SAFE_INTEGER) });

@@ -25,7 +25,7 @@ import { ExportUploads, RunStore } from "./cutover-runs";
 import { Dispatcher } from "./dispatcher";
 import { JobStore, type JobRecord, type ReverseCounters } from "./jobs";
 import { Ledger } from "./ledger";
-import { jobSettingsSchema, STEP_BOUNDS_MS, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type FailurePage, type JobView, type SyncStatus } from "./model";
+import { jobSettingsSchema, STEP_BOUNDS_MS, verifiesOnly, type ConflictResolution, type ConflictState, type ConflictView, type CreateJobInput, type FailureCursor, type FailurePage, type JobView, type SyncStatus } from "./model";
 import { initialPlan, planStep, RECONCILE_PAGE } from "./planner";
 import { MAX_REPORT_PAGE, type ReportConflict, type ReportHead, type ReportItem, type ReportPage, type ReportRowError, type RowErrorCursor } from "./report";
 import { emptyReverse } from "./reverse-planner";
@@ -541,8 +541,8 @@ export class MigrationCoordinator extends DurableObject<Env> {
     return job ? { ok: true, value: this.#view(job) } : notFound(id);
   }
 
-  async failures(id: string, limit: number, offset: number, reason: string | null = null): Promise<Outcome<FailurePage>> {
-    return this.#jobs.get(id) ? { ok: true, value: this.#ledger.failures(id, limit, offset, reason) } : notFound(id);
+  async failures(id: string, limit: number, offset: number, reason: string | null = null, after: FailureCursor | null = null): Promise<Outcome<FailurePage>> {
+    return this.#jobs.get(id) ? { ok: true, value: this.#ledger.failures(id, limit, offset, reason, after) } : notFound(id);
   }
 
 

@@ -1,6 +1,6 @@
 import type { FailureReason, ItemReport } from "../copy/messages";
 import { TRANSIENT_REASONS } from "../copy/messages";
-import type { Failure, FailurePage, ItemState, JobSettings } from "./model";
+import type { Failure, FailureCursor, FailurePage, ItemState, JobSettings } from "./model";
 import { ITEM_STATES } from "./model";
 import { CONFLICT_FAILURES_SQL } from "./conflicts";
 import { pageOf, reportOutcome, type ReportConflict, type ReportItem, type ReportPage, type ReportRowError, type ReportSummary, type RowErrorCursor } from "./report";
@@ -317,27 +317,68 @@ export class Ledger {
   }
 
   /**
-   * A page of a job's failures (bad export rows, then failed items, then the conflicts it met), of
-   * one `reason` if given; the first page also says how many there are, and per reason.
+   * A page of a job's failures (bad export rows by table and line, then failed items by file id, then
+   * the conflicts it met by id), of one `reason` if given: after `after` (keyset: each part read through
+   * its own index, so a page costs the same however deep), or at `offset`. The first page also says how
+   * many there are, and per reason.
    */
-  failures(jobId: string, limit: number, offset: number, reason: string | null = null): FailurePage {
-    const failures = this.sql
-      .exec<{ kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null }>(
-        `SELECT * FROM (${JOB_FAILURES_SQL}) WHERE ?4 IS NULL OR reason = ?4
-         ORDER BY kind DESC, tbl, line, file_id
-         LIMIT ?2 OFFSET ?3`,
-        jobId,
-        limit,
-        offset,
-        reason,
-      )
-      .toArray()
-      .map((r) => ({ kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id }));
+  failures(jobId: string, limit: number, offset: number, reason: string | null = null, after: FailureCursor | null = null): FailurePage {
+    const failures = after !== null || offset === 0 ? this.#failuresAfter(jobId, after, limit, reason) : this.#failuresAt(jobId, offset, limit, reason);
+    const last = failures.at(-1);
+    const next = failures.length === limit && last ? cursorOf(last) : null;
     // Counting reads every failure of the job: done for the first page only, which is what a pager reads first.
-    if (offset > 0) return { failures, total: null, byReason: null };
+    if (offset > 0 || after !== null) return { failures, next, total: null, byReason: null };
     const byReason = Object.fromEntries(this.sql.exec<{ reason: string; n: number }>(`SELECT reason, count(*) AS n FROM (${JOB_FAILURES_SQL}) GROUP BY reason ORDER BY reason`, jobId).toArray().map((r) => [r.reason, r.n]));
     const total = reason === null ? Object.values(byReason).reduce((a, b) => a + b, 0) : (byReason[reason] ?? 0);
-    return { failures, total, byReason };
+    return { failures, next, total, byReason };
+  }
+
+  #failuresAt(jobId: string, offset: number, limit: number, reason: string | null): Failure[] {
+    return this.sql
+      .exec<FailureRow>(`SELECT * FROM (${JOB_FAILURES_SQL}) WHERE ?4 IS NULL OR reason = ?4 ORDER BY ${FAILURE_ORDER} LIMIT ?2 OFFSET ?3`, jobId, limit, offset, reason)
+      .toArray()
+      .map(failureOf);
+  }
+
+  #failuresAfter(jobId: string, after: FailureCursor | null, limit: number, reason: string | null): Failure[] {
+    const out: Failure[] = [];
+    const part = after?.part ?? "row";
+    if (part === "row" && (reason === null || reason === "invalid_row")) {
+      const [table, line] = after?.part === "row" ? [after.table, after.line] : ["", -1];
+      out.push(
+        ...this.sql
+          .exec<FailureRow>(`SELECT * FROM (${ROW_FAILURES_SQL}) WHERE (tbl, line) > (?2, ?3) ORDER BY tbl, line LIMIT ?4`, jobId, table, line, limit)
+          .toArray()
+          .map(failureOf),
+      );
+    }
+    if (out.length < limit && part !== "conflict") {
+      const fileId = after?.part === "item" ? after.fileId : "";
+      // Read through the partial indexes of failed items (schema version 12): no scan of the job's items.
+      out.push(
+        ...this.sql
+          .exec<FailureRow>(
+            `SELECT 'item' AS kind, file_id, NULL AS tbl, NULL AS line, json_extract(payload, '$.legacyPath') AS source, error AS reason, detail, attempts, NULL AS conflict_id
+               FROM items WHERE job_id = ?1 AND state = 'failed' AND file_id > ?2 ${reason === null ? "" : "AND error = ?4"} ORDER BY file_id LIMIT ?3`,
+            jobId,
+            fileId,
+            limit - out.length,
+            ...(reason === null ? [] : [reason]),
+          )
+          .toArray()
+          .map(failureOf),
+      );
+    }
+    if (out.length < limit) {
+      const id = after?.part === "conflict" ? after.id : 0;
+      out.push(
+        ...this.sql
+          .exec<FailureRow>(`SELECT * FROM (${CONFLICT_FAILURES_SQL}) WHERE conflict_id > ?2 AND (?3 IS NULL OR reason = ?3) ORDER BY conflict_id LIMIT ?4`, jobId, id, reason, limit - out.length)
+          .toArray()
+          .map(failureOf),
+      );
+    }
+    return out;
   }
 
   // ── job reports: keyset pages, so a page costs the same however far into the job it is ──────
@@ -427,6 +468,21 @@ export class Ledger {
       .map((r) => ({ conflictId: r.conflict_id, table: r.tbl, fileId: r.file_id, line: r.line, reason: r.reason, detail: r.detail }));
     return pageOf(entries, limit, (last) => last.conflictId);
   }
+}
+
+/** The order of a job's failures, the same for offset and keyset pages: bad rows, failed items, conflicts. */
+const FAILURE_ORDER = "kind DESC, CASE WHEN kind = 'conflict' THEN conflict_id END, tbl, line, file_id";
+
+type FailureRow = { kind: Failure["kind"]; file_id: string | null; tbl: string | null; line: number | null; source: string | null; reason: string; detail: string | null; attempts: number; conflict_id: number | null };
+
+function failureOf(r: FailureRow): Failure {
+  return { kind: r.kind, fileId: r.file_id, table: r.tbl, line: r.line, source: r.source, reason: r.reason, detail: r.detail, attempts: r.attempts, conflictId: r.conflict_id };
+}
+
+function cursorOf(f: Failure): FailureCursor {
+  if (f.kind === "row") return { part: "row", table: f.table ?? "", line: f.line ?? 0 };
+  if (f.kind === "item") return { part: "item", fileId: f.fileId ?? "" };
+  return { part: "conflict", id: f.conflictId ?? 0 };
 }
 
 /** Exponential backoff with full jitter: uniform in [base·2^(n-1) / 2, base·2^(n-1)], capped. */

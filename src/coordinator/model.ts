@@ -120,8 +120,18 @@ export interface Failure {
 export const STEP_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000] as const;
 
 /** One page of a job's failures (GET /admin/jobs/:id/failures). */
+/** Where a page of failures ended: in the bad rows (by table and line), the failed items (by file id) or the conflicts (by id). */
+export const failureCursorSchema = z.discriminatedUnion("part", [
+  z.object({ part: z.literal("row"), table: z.string().max(64), line: z.number().int().min(0) }).strict(),
+  z.object({ part: z.literal("item"), fileId: z.string().max(200) }).strict(),
+  z.object({ part: z.literal("conflict"), id: z.number().int().min(0) }).strict(),
+]);
+export type FailureCursor = z.output<typeof failureCursorSchema>;
+
 export interface FailurePage {
   failures: Failure[];
+  /** Where the next page starts (`?after=`), null after the last; each page costs the same however deep. */
+  next: FailureCursor | null;
   /** Failures matching the request's reason filter (all of them without one); on the first page (offset 0) only, else null. */
   total: number | null;
   /** Every failure of the job counted per reason, whatever the filter; on the first page only, else null. */

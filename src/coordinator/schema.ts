@@ -316,4 +316,11 @@ export const COORDINATOR_MIGRATIONS: readonly Migration[] = [
         at   INTEGER NOT NULL
       );`,
   },
+  {
+    version: 12,
+    description: "failed items by file id, and by reason and file id: keyset pages of a job's failures read only them",
+    sql: `
+      CREATE INDEX IF NOT EXISTS items_failed ON items (job_id, file_id) WHERE state = 'failed';
+      CREATE INDEX IF NOT EXISTS items_failed_by_reason ON items (job_id, error, file_id) WHERE state = 'failed';`,
+  },
 ];
