@@ -45,6 +45,12 @@ export function coordinator(env: Env, name = COORDINATOR_NAME) {
   return env.COORDINATOR.getByName(name);
 }
 
+/** A numeric var that must be positive (a count, a duration), or `fallback` when it is unset or is not. */
+export function positiveVar(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
 export function maxFileSize(env: Env): number {
   const n = Number(env.MAX_FILE_SIZE);
   return Number.isSafeInteger(n) && n > 0 ? n : 50 * 1024 * 1024;

@@ -8,6 +8,7 @@ import { csvLine } from "../app/csv-output";
 import { HttpError, jsonResponse, parseWith, readJson } from "../lib/http";
 import { unwrap } from "../lib/outcome";
 import { operator } from "./auth";
+import { fromBase64Url, toBase64Url } from "../lib/base64";
 
 export const jobParams = z.object({ id: z.string().uuid("must be a job id (UUID)") });
 export const jobActionParams = jobParams.extend({ action: z.enum(["pause", "resume", "cancel", "retry-failed"]) });
@@ -34,12 +35,12 @@ export const failuresQuery = pageQuery.extend({
 
 /** A failures cursor travels as base64url JSON: opaque to clients, checked with zod when it comes back. */
 function encodeCursor(cursor: FailureCursor): string {
-  return btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(cursor)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toBase64Url(new TextEncoder().encode(JSON.stringify(cursor)));
 }
 
 function decodeCursor(text: string): unknown {
   try {
-    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(fromBase64Url(text)));
   } catch {
     return null;
   }

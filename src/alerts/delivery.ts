@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { coordinator } from "../env";
+import { coordinator, positiveVar } from "../env";
 import { outgoingRequest } from "./formats";
 import { alertMessageSchema, deliveryMessageSchema, type AlertEvent, type ChannelRecord, type ChannelSecret } from "./model";
 import { open } from "./secrets";
@@ -106,7 +106,7 @@ export async function send(env: Env, event: AlertEvent, channel: ChannelRecord, 
 }
 
 export function retryDelaySeconds(attempts: number, env: Pick<Env, "ALERT_RETRY_SECONDS">): number {
-  const base = Math.max(1, Number(env.ALERT_RETRY_SECONDS) || 30);
+  const base = Math.max(1, positiveVar(env.ALERT_RETRY_SECONDS, 30));
   return Math.min(RETRY_MAX_SECONDS, base * 2 ** Math.max(0, attempts - 1));
 }
 

@@ -1,4 +1,5 @@
 import type { AlertEvent, ChannelKind, ChannelSecret } from "./model";
+import { toHex } from "../lib/hex";
 
 /** The header carrying a webhook's signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = "x-list-cutter-signature";
@@ -25,8 +26,7 @@ export async function outgoingRequest(kind: ChannelKind, { url, key }: ChannelSe
 
 export async function hmacHex(secret: string, message: string): Promise<string> {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
-  return Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message)));
 }
 
 /**

@@ -1,3 +1,5 @@
+import { fromBase64, toBase64 } from "../lib/base64";
+
 /**
  * Channel secrets at rest: AES-256-GCM under a key derived (HKDF-SHA256) from the Worker secret
  * ALERT_SECRETS_KEY, bound to the channel id as associated data, so a sealed value copied onto another
@@ -30,11 +32,11 @@ export async function seal(secret: string | undefined, channelId: string, plaint
   const out = new Uint8Array(IV_BYTES + sealed.byteLength);
   out.set(iv);
   out.set(new Uint8Array(sealed), IV_BYTES);
-  return btoa(String.fromCharCode(...out));
+  return toBase64(out);
 }
 
 export async function open(secret: string | undefined, channelId: string, sealed: string): Promise<string> {
-  const bytes = Uint8Array.from(atob(sealed), (c) => c.charCodeAt(0));
+  const bytes = fromBase64(sealed);
   const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, IV_BYTES), additionalData: encoder.encode(channelId) }, await sealingKey(secret), bytes.subarray(IV_BYTES));
   return new TextDecoder().decode(plain);
 }

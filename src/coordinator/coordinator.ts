@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { COORDINATOR_NAME, type Env } from "../env";
+import { COORDINATOR_NAME, positiveVar, type Env } from "../env";
 import type { ItemReport } from "../copy/messages";
 import { existingFileChecksums } from "../copy/existing-checksums";
 import { EXPORT_TABLES, exportObjectKey, REQUIRED_TABLES } from "../legacy/export-contract";
@@ -156,7 +156,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
         },
       },
       alerts: {
-        run: (now) => this.#alertsWake(now),
+        run: () => this.#alertsWake(),
         failed: (error, failures, now) => {
           console.error(`alert check or send failed (${failures} in a row); trying again:`, error);
           return now + Math.min(ALERT_CHECK_MS * 10, ALERT_SEND_RETRY_MS * 2 ** (failures - 1));
@@ -404,7 +404,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   #alerting: Promise<unknown> = Promise.resolve();
 
   /** The "alerts" wake-up: checks every condition, records and audits what started or ended, hands deliveries to the queue. */
-  #alertsWake(now: number): Promise<number | null> {
+  #alertsWake(): Promise<number | null> {
     const run = this.#alerting.then(() => this.#checkAlerts(Date.now()));
     this.#alerting = run.catch(() => {});
     return run;
@@ -469,9 +469,9 @@ export class MigrationCoordinator extends DurableObject<Env> {
       // Failures are counted only for the jobs that may alert (counting reads a job's bad rows).
       jobs: this.#jobs.list(20).map((j) => ({ id: j.id, kind: j.kind, exportSet: j.exportSet, state: j.state, paused: j.paused, error: j.error, finishedAt: j.finishedAt, failed: j.state === "completed_with_failures" ? this.#ledger.counts(j.id).failed + this.#ledger.rowErrorCount(j.id) : 0 })),
       stalls,
-      stallMs: positive(this.env.ALERT_STALL_SECONDS, 900) * 1000,
+      stallMs: positiveVar(this.env.ALERT_STALL_SECONDS, 900) * 1000,
       run: run ? { id: run.id, stage: run.stages.find((st) => st.state === "running")?.name ?? null, attention: run.attention } : null,
-      sync: { lagSeconds: this.#syncStatus(now).lagSeconds, maxLagSeconds: positive(this.env.ALERT_MAX_SYNC_LAG_SECONDS, 3600) },
+      sync: { lagSeconds: this.#syncStatus(now).lagSeconds, maxLagSeconds: positiveVar(this.env.ALERT_MAX_SYNC_LAG_SECONDS, 3600) },
       gateStaleAt: this.#alerts.signalAt("gate.stale"),
       gateStaleMs: GATE_STALE_MS,
       reversePending,
@@ -945,12 +945,6 @@ function notFound(id: string): Outcome<never> {
 
 function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
-}
-
-/** A positive number var, or `fallback`. */
-function positive(value: string | undefined, fallback: number): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
 function round(n: number): number {

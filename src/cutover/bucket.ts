@@ -1,3 +1,5 @@
+import { toBase64Url } from "../lib/base64";
+
 /** Traffic buckets: a request's bucket (0–9999) is compared with percent × 100. */
 export const BUCKETS = 10_000;
 export const BUCKET_COOKIE = "lc_bucket";
@@ -57,7 +59,7 @@ export class CookieSigner {
   async sign(userId: number): Promise<string | null> {
     if (!this.#key) return null;
     const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await this.#key, encoder.encode(`lc_bucket:u${userId}`)));
-    return btoa(String.fromCharCode(...mac.subarray(0, 16))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    return toBase64Url(mac.subarray(0, 16));
   }
 
   async verify(userId: number, signature: string): Promise<boolean> {

@@ -100,7 +100,6 @@ export class Gate {
     return out;
   }
 
-
   /**
    * Tells the alerts that this isolate serves a state it could not refresh: through the alert queue,
    * since the coordinator (or its relay) is what it cannot reach. At most once a STALE_REPORT_MS, in
@@ -113,6 +112,7 @@ export class Gate {
     this.#staleReportedAt = now;
     ctx.waitUntil(env.ALERT_QUEUE.send({ signal: "gate.stale", at: now }, { contentType: "json" }).catch((e) => console.error("could not report a stale cutover state:", e)));
   }
+
   /**
    * The side that serves `who`: the split's (#split), except that after a rollback a user with
    * new-app writes legacy has not received yet (CutoverState.holdBack) stays on the new app.

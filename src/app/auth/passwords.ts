@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Env } from "../../env";
 import { MAX_ITERATIONS, pbkdf2Sha256, WEBCRYPTO_MAX_ITERATIONS } from "../../lib/pbkdf2";
+import { fromBase64, toBase64 } from "../../lib/base64";
 
 /** OWASP's current figure for PBKDF2-HMAC-SHA256. */
 const DEFAULT_ITERATIONS = 600_000;
@@ -66,7 +67,7 @@ function parseHash(stored: string, maxIterations: number): DjangoHash | null {
   const match = /^pbkdf2_sha256\$(\d{1,16})\$([^$]+)\$([A-Za-z0-9+/]{43}=)$/.exec(stored);
   const iterations = Number(match?.[1]);
   if (!match || iterations < 1 || iterations > maxIterations) return null;
-  return { iterations, salt: match[2]!, hash: Uint8Array.from(atob(match[3]!), (c) => c.charCodeAt(0)) };
+  return { iterations, salt: match[2]!, hash: fromBase64(match[3]!) };
 }
 
 /** Registration rules: Django's defaults in spirit (length, not all digits, not the username). */
@@ -92,6 +93,3 @@ function randomSalt(length = 22): string {
   return salt;
 }
 
-function toBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes));
-}
