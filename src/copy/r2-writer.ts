@@ -1,5 +1,5 @@
 import { byteChunks, READ_CHUNK_BYTES } from "../lib/byte-chunks";
-import { Semaphore } from "../lib/concurrency";
+import { PartBuffers, type LentBuffer } from "./part-buffers";
 
 /** Multipart part size for bodies of unknown length: bounded memory, R2's 5 MiB minimum respected. */
 const PART_BYTES = 8 * 1024 * 1024;
@@ -18,7 +18,7 @@ export const MAX_PART_BUFFERS = 2;
 const PART_WAIT_MS = 30_000;
 const PART_LEASE_MS = 5 * 60_000;
 export type PartPool = "copy" | "upload";
-const partBuffers: Record<PartPool, Semaphore> = { copy: new Semaphore(MAX_PART_BUFFERS, PART_LEASE_MS), upload: new Semaphore(MAX_PART_BUFFERS, PART_LEASE_MS) };
+const partBuffers: Record<PartPool, PartBuffers> = { copy: new PartBuffers(PART_BYTES, MAX_PART_BUFFERS, PART_LEASE_MS), upload: new PartBuffers(PART_BYTES, MAX_PART_BUFFERS, PART_LEASE_MS) };
 
 /** Where the chunks of one object go, in order; close() completes the object, abort() discards it. */
 export interface R2Sink {
@@ -119,7 +119,7 @@ class BufferedSink implements R2Sink {
 class MultipartSink implements R2Sink {
   /** The bytes so far while they fit BUFFERED_PUT_BYTES, then the part being filled (a pooled buffer, reused for every part). */
   #part: Uint8Array | null = null;
-  #release: (() => void) | null = null;
+  #lent: LentBuffer | null = null;
   #filled = 0;
   #upload: R2MultipartUpload | null = null;
   readonly #parts: R2UploadedPart[] = [];
@@ -128,7 +128,7 @@ class MultipartSink implements R2Sink {
     private readonly bucket: R2Bucket,
     private readonly key: string,
     private readonly options: R2PutOptions,
-    private readonly pool: Semaphore,
+    private readonly pool: PartBuffers,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -156,8 +156,8 @@ class MultipartSink implements R2Sink {
       this.#part = new Uint8Array(BUFFERED_PUT_BYTES);
       return;
     }
-    this.#release = await this.pool.acquire(PART_WAIT_MS);
-    const part = new Uint8Array(PART_BYTES);
+    this.#lent = await this.pool.borrow(PART_WAIT_MS);
+    const part = this.#lent.bytes;
     if (this.#part) part.set(this.#part.subarray(0, this.#filled));
     this.#part = part;
   }
@@ -191,7 +191,7 @@ class MultipartSink implements R2Sink {
 
   #free(): void {
     this.#part = null;
-    this.#release?.();
-    this.#release = null;
+    this.#lent?.give();
+    this.#lent = null;
   }
 }

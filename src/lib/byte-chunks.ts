@@ -11,6 +11,9 @@ export function chunkBytesFor(length: number | null): number {
  * about 4 KiB, and each chunk that passes through JavaScript (hashing, counting, writing on) costs
  * about the same whatever its size, so filling a larger buffer per read (BYOB) makes a big body
  * several times cheaper to copy. A stream that is not a byte stream is read as it comes.
+ * A chunk is valid until the loop asks for the next one: one buffer is refilled for every read
+ * of a byte stream (a 20 MiB body would otherwise leave 80 buffers of 256 KiB to the collector), so
+ * a consumer that keeps bytes past its turn must copy them.
  * Stopping early (break or throw in the loop) cancels the stream.
  */
 export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
@@ -23,10 +26,15 @@ export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_
   }
   const reader = byob ?? body.getReader();
   let finished = false;
+  // The memory of the chunk just yielded: the next read fills it again (unless the consumer took it away).
+  let reusable = null as ArrayBuffer | null;
   try {
     for (;;) {
-      const { value, done } = byob ? await byob.readAtLeast(bytes, new Uint8Array(bytes)) : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+      const { value, done }: ReadableStreamReadResult<Uint8Array> = byob
+        ? await byob.readAtLeast(bytes, reusable?.byteLength === bytes ? new Uint8Array(reusable) : new Uint8Array(bytes))
+        : await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
       if (value && value.byteLength > 0) yield value;
+      reusable = byob && value ? (value.buffer as ArrayBuffer) : null;
       if (done) break;
     }
     finished = true;
