@@ -28,7 +28,7 @@ export async function controlPlaneBench(): Promise<{ runs: ControlPlaneRun[]; se
   for (const isolates of ISOLATES) {
     for (const viaRelays of [false, true]) {
       // A fresh Worker per run: no state, no relay or cache warmed by the run before.
-      const worker = await startWranglerDev(PORT, {}, { config: "bench/control-plane/wrangler.toml", migrate: true });
+      const worker = await startWranglerDev(PORT, {}, { config: "bench/control-plane/wrangler.toml", migrate: true, localTracing: false });
       try {
         const res = await fetch(`${worker.url}/run?isolates=${isolates}&relays=${viaRelays ? 1 : 0}&seconds=${SECONDS}&rate=${RATE}`);
         const body = (await res.json()) as ControlPlaneRun | { error: string };

@@ -70,7 +70,7 @@ async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> 
 }
 
 export async function coordinatorBench() {
-  const worker = await startWranglerDev(PORT, { ADMIN_TOKEN: BENCH_TOKEN, JWT_SECRET: "bench" }, { config: "bench/coordinator/wrangler.toml", migrate: true, timeoutMs: 120_000, inspectorPort: INSPECTOR_PORT });
+  const worker = await startWranglerDev(PORT, { ADMIN_TOKEN: BENCH_TOKEN, JWT_SECRET: "bench" }, { config: "bench/coordinator/wrangler.toml", migrate: true, timeoutMs: 120_000, localTracing: false, inspectorPort: INSPECTOR_PORT });
   try {
     await upload(worker, "users", usersCsv());
     const files = filesCsv(ITEMS);

@@ -110,7 +110,7 @@ const pairRatio = (pairs: Pair[], measure: "p50Ms" | "p99Ms") => round(median(pa
 /** A Worker: the gate off, or on with `percent` of users sent to the new app (the rest to legacy). */
 async function startConfig(mode: "on" | "off", percent: number, legacyUrl: string, port: number): Promise<DevWorker> {
   const alerts = { ALERT_ALLOW_HTTP: "true", ALERT_SECRETS_KEY: "bench-alert-secrets-key-0123456789abcdef" };
-  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench-jwt-secret", CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000", ...alerts });
+  const worker = await startWranglerDev(port, { LEGACY_ORIGIN: legacyUrl, ADMIN_TOKEN: TOKEN, JWT_SECRET: "bench-jwt-secret", CUTOVER_GATE: mode, CUTOVER_CACHE_TTL_MS: "2000", ...alerts }, { localTracing: false });
   if (mode === "on") {
     const res = await fetch(`${worker.url}/admin/cutover`, { method: "PATCH", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ percent }) });
     if (!res.ok) throw new Error(`PATCH /admin/cutover: ${res.status} ${await res.text()}`);

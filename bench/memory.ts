@@ -41,7 +41,7 @@ function bigCsv(bytes: number): Blob {
 /** A Worker of its own with its heap sampler, for one part of the bench (so that each starts from a fresh heap). */
 async function withWorker<T>(legacyOrigin: string, run: (worker: DevWorker, heap: HeapSampler) => Promise<T>): Promise<T> {
   Object.assign(process.env, EXPOSE_GC_ENV);
-  const worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: legacyOrigin, ADMIN_TOKEN: BENCH_TOKEN, JWT_SECRET: "bench" }, { inspectorPort: INSPECTOR_PORT });
+  const worker = await startWranglerDev(PORT, { LEGACY_ORIGIN: legacyOrigin, ADMIN_TOKEN: BENCH_TOKEN, JWT_SECRET: "bench" }, { inspectorPort: INSPECTOR_PORT, localTracing: false });
   try {
     const heap = await heapSampler(INSPECTOR_PORT);
     try {

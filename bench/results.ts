@@ -1,12 +1,27 @@
 // Each part of `npm run bench` adds its own key to bench/results/latest.json and its own section,
-// starting at its marker, to latest.md (bench/copy.ts writes both files afresh first).
+// starting at its marker, to latest.md; bench/copy.ts writes the top of both files (its report's keys
+// and the text before the first marker), keeping the other parts'.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 
-export function mergeResult(key: string, result: unknown, mark: string, section: string): void {
+function resultFiles() {
   const dir = new URL("results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const jsonFile = new URL("latest.json", dir);
-  const mdFile = new URL("latest.md", dir);
+  return { jsonFile: new URL("latest.json", dir), mdFile: new URL("latest.md", dir) };
+}
+
+/** The copy bench's report and text: the top of both files; the other parts' entries (each dated) and sections stay. */
+export function writeCopyResult(report: Record<string, unknown>, md: string): void {
+  const { jsonFile, mdFile } = resultFiles();
+  const previous: Record<string, unknown> = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, "utf8")) : {};
+  const parts = Object.entries(previous).filter(([key, value]) => !(key in report) && typeof value === "object" && value !== null && "date" in value);
+  writeFileSync(jsonFile, JSON.stringify({ ...report, ...Object.fromEntries(parts) }, null, 2) + "\n");
+  const previousMd = existsSync(mdFile) ? readFileSync(mdFile, "utf8") : "";
+  const sections = previousMd.indexOf("<!-- ");
+  writeFileSync(mdFile, sections === -1 ? md : `${md.trimEnd()}\n\n${previousMd.slice(sections)}`);
+}
+
+export function mergeResult(key: string, result: unknown, mark: string, section: string): void {
+  const { jsonFile, mdFile } = resultFiles();
   const json = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, "utf8")) : {};
   json[key] = { date: new Date().toISOString(), ...(result as object) };
   writeFileSync(jsonFile, JSON.stringify(json, null, 2) + "\n");

@@ -21,9 +21,15 @@ export interface DevOptions {
   /** Opens the Worker's V8 inspector on this port (bench/memory.ts reads the JS heap through it). */
   inspectorPort?: number;
   timeoutMs?: number;
+  /**
+   * wrangler dev's local trace collector (on by default: it records every span of every Worker into a
+   * local store, on workerd's thread). The benches turn it off: production's tracing does not run in
+   * the Worker's process.
+   */
+  localTracing?: boolean;
 }
 
-export async function startWranglerDev(port: number, vars: Record<string, string>, { config, migrate: migrateOther = false, inspectorPort, timeoutMs = 60_000 }: DevOptions = {}): Promise<DevWorker> {
+export async function startWranglerDev(port: number, vars: Record<string, string>, { config, migrate: migrateOther = false, inspectorPort, timeoutMs = 60_000, localTracing = true }: DevOptions = {}): Promise<DevWorker> {
   // Another Worker still on the port would answer for this one (a run killed before it could stop its own).
   const taken = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) }).then(
     () => true,
@@ -38,7 +44,7 @@ export async function startWranglerDev(port: number, vars: Record<string, string
   const args = ["wrangler", "dev", ...(config ? ["--config", config] : []), "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", process.env.WRANGLER_DEV_LOG ? "log" : "warn"];
   for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
   if (inspectorPort !== undefined) args.push("--inspector-port", String(inspectorPort));
-  const child = spawn("npx", args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn("npx", args, { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...(localTracing ? {} : { X_LOCAL_OBSERVABILITY: "false" }) }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   // WRANGLER_DEV_LOG=<file> keeps the Worker's own output (console.error of the consumer, etc.).
   const log = process.env.WRANGLER_DEV_LOG ? createWriteStream(process.env.WRANGLER_DEV_LOG) : null;

@@ -43,9 +43,9 @@ const HEADER_BYTES = 1024 * 1024;
  * `maxRecordBytes`).
  */
 export class ContentTap {
-  readonly #sha256 = new crypto.DigestStream("SHA-256");
-  readonly #md5: DigestStream | null;
-  readonly #hashes: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView>[];
+  readonly #md5Wanted: boolean;
+  /** The digest streams, opened at the first chunk pushed (a body taken whole is hashed in one call each). */
+  #streams: { sha256: DigestStream; md5: DigestStream | null; writers: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView>[] } | null = null;
   /** Parses only until the header row is complete; the records after it are counted by #records. */
   #header: CsvChunkParser | null;
   readonly #records: RecordCounter | null;
@@ -56,8 +56,7 @@ export class ContentTap {
     private readonly limit: number,
     options: TapOptions = {},
   ) {
-    this.#md5 = options.md5 ? new crypto.DigestStream("MD5") : null;
-    this.#hashes = [this.#sha256.getWriter(), ...(this.#md5 ? [this.#md5.getWriter()] : [])];
+    this.#md5Wanted = options.md5 ?? false;
     this.#header = options.shape === false ? null : new CsvChunkParser({ maxRecordBytes: HEADER_BYTES });
     this.#records = options.shape === false ? null : new RecordCounter(options.maxRecordBytes);
   }
@@ -69,11 +68,34 @@ export class ContentTap {
 
   /** Takes the next chunk of the body; throws TooLargeError once past the limit (CsvRecordTooLargeError past the record cap). */
   async push(chunk: Uint8Array): Promise<void> {
+    this.#count(chunk);
+    await Promise.all(this.#openStreams().writers.map((h) => h.write(chunk)));
+  }
+
+  /**
+   * The result for a body held whole in `bytes`, with nothing pushed before: hashed in one call per
+   * digest instead of through streams (for small bodies, most of what hashing them costs).
+   */
+  async whole(bytes: Uint8Array): Promise<TapResult> {
+    if (this.#streams || this.#bytes > 0) throw new Error("whole() takes a body that was not pushed");
+    this.#count(bytes);
+    const [sha256, md5] = await Promise.all([crypto.subtle.digest("SHA-256", bytes), this.#md5Wanted ? crypto.subtle.digest("MD5", bytes) : null]);
+    return this.#result(sha256, md5);
+  }
+
+  #count(chunk: Uint8Array): void {
     this.#bytes += chunk.byteLength;
     if (this.#bytes > this.limit) throw new TooLargeError(this.limit);
     this.#records?.push(chunk);
     if (this.#header) this.#feedHeader(chunk);
-    await Promise.all(this.#hashes.map((h) => h.write(chunk)));
+  }
+
+  #openStreams() {
+    if (this.#streams) return this.#streams;
+    const sha256 = new crypto.DigestStream("SHA-256");
+    const md5 = this.#md5Wanted ? new crypto.DigestStream("MD5") : null;
+    this.#streams = { sha256, md5, writers: [sha256.getWriter(), ...(md5 ? [md5.getWriter()] : [])] };
+    return this.#streams;
   }
 
   /** `source` as it passes through the tap. A source error reaches the reader, not the event loop. */
@@ -90,23 +112,39 @@ export class ContentTap {
 
   /** Call once the whole body has been pushed. */
   async result(): Promise<TapResult> {
+    const { sha256, md5, writers } = this.#openStreams();
+    await Promise.all(writers.map((h) => h.close()));
+    return this.#result(await sha256.digest, md5 ? await md5.digest : null);
+  }
+
+  #result(sha256: ArrayBuffer, md5: ArrayBuffer | null): TapResult {
     if (this.#header) this.#takeHeader(this.#header.end());
-    await Promise.all(this.#hashes.map((h) => h.close()));
     const columns = this.#columns ?? [];
     return {
       bytes: this.#bytes,
-      sha256: toHex(await this.#sha256.digest),
-      md5: this.#md5 ? toHex(await this.#md5.digest) : "",
+      sha256: toHex(sha256),
+      md5: md5 ? toHex(md5) : "",
       shape: { rowCount: Math.max(0, (this.#records?.end() ?? 0) - 1), columnCount: columns.length, columns },
     };
   }
 
   #headerInQuotes = false;
+  /** Whether the header's first byte has been seen (blank lines before it are skipped, as the record count skips them). */
+  #headerStarted = false;
 
-  /** Gives the header parser only the bytes up to the end of the first record. */
+  /**
+   * Gives the header parser only the bytes of the first line that is not blank, however the body is
+   * cut into chunks: the first record it yields, or none, is the header.
+   */
   #feedHeader(chunk: Uint8Array): void {
+    let start = 0;
+    if (!this.#headerStarted) {
+      while (start < chunk.length && (chunk[start] === 0x0a || chunk[start] === 0x0d)) start++;
+      if (start === chunk.length) return;
+      this.#headerStarted = true;
+    }
     let end = -1;
-    for (let i = 0; i < chunk.length; i++) {
+    for (let i = start; i < chunk.length; i++) {
       if (chunk[i] === 0x22) this.#headerInQuotes = !this.#headerInQuotes;
       else if (chunk[i] === 0x0a && !this.#headerInQuotes) {
         end = i;
@@ -115,8 +153,9 @@ export class ContentTap {
     }
     const parser = this.#header!;
     try {
-      if (end < 0) return this.#takeHeader(parser.push(chunk));
-      this.#takeHeader([...parser.push(chunk.subarray(0, end + 1)), ...parser.end()]);
+      if (end < 0) return this.#takeHeader(parser.push(chunk.subarray(start)));
+      this.#takeHeader([...parser.push(chunk.subarray(start, end + 1)), ...parser.end()]);
+      this.#header = null;
     } catch (e) {
       if (!(e instanceof CsvRecordTooLargeError)) throw e;
       this.#header = null;

@@ -1,10 +1,13 @@
 import type { Env } from "../env";
 import { maxFileSize } from "../env";
 import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
-import { byteChunks, chunkBytesFor } from "../lib/byte-chunks";
+import { byteChunks, chunkBytesFor, READ_CHUNK_BYTES } from "../lib/byte-chunks";
 import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./content-tap";
 import type { CopyItem, FailureReason } from "./messages";
 import { openR2Sink, type R2Sink } from "./r2-writer";
+
+/** A body of known length up to this size is read in one call (one read of chunkBytesFor's size would take it all anyway). */
+const WHOLE_BODY_BYTES = READ_CHUNK_BYTES;
 
 /** `identical`: the object was already in R2 with these bytes and was not rewritten. */
 export type ItemOutcome = { ok: true; bytes: number; sha256: string; copy?: TapResult; identical?: true } | { ok: false; reason: FailureReason; detail: string };
@@ -95,11 +98,22 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
   const tap = new ContentTap(limit, options);
   const sink = open?.(length) ?? null;
   const toSink = (write: Promise<void>) => write.catch((e) => Promise.reject(new ItemFailure("storage", `R2 write failed: ${errorText(e)}`)));
+  let whole: TapResult | null = null;
   try {
-    for await (const chunk of byteChunks(response.body ?? emptyBody(), chunkBytesFor(length))) {
-      await tap.push(chunk);
-      if (length !== null && tap.bytes > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
-      if (sink) await toSink(sink.write(chunk));
+    if (length !== null && length <= WHOLE_BODY_BYTES) {
+      // A small body in one read, hashed in one call: most files of a migration are small, and per
+      // chunk and per stream costs are most of what copying them costs.
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      if (bytes.byteLength < length) throw new ItemFailure("truncated", `received ${bytes.byteLength} of ${length} bytes`);
+      if (bytes.byteLength > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
+      whole = await tap.whole(bytes);
+      if (sink) await toSink(sink.write(bytes));
+    } else {
+      for await (const chunk of byteChunks(response.body ?? emptyBody(), chunkBytesFor(length))) {
+        await tap.push(chunk);
+        if (length !== null && tap.bytes > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
+        if (sink) await toSink(sink.write(chunk));
+      }
     }
     if (length !== null && tap.bytes < length) throw new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
     if (sink) await toSink(sink.close());
@@ -111,7 +125,7 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
     if (length !== null && tap.bytes < length) throw new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
     throw new ItemFailure("network", errorText(e));
   }
-  const result = await tap.result();
+  const result = whole ?? (await tap.result());
   if (item.expectedSize !== null && result.bytes !== item.expectedSize) {
     throw new ItemFailure("length_mismatch", `received ${result.bytes} bytes, the legacy row declares ${item.expectedSize}`);
   }
