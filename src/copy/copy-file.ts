@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { maxFileSize } from "../env";
 import { legacySourceUrl, relativeMediaPath } from "../legacy/paths";
-import { byteChunks, chunkBytesFor, READ_CHUNK_BYTES } from "../lib/byte-chunks";
+import { byteChunks, chunkBytesFor, READ_CHUNK_BYTES, readAtMost } from "../lib/byte-chunks";
 import { ContentTap, TooLargeError, type TapOptions, type TapResult } from "./content-tap";
 import type { CopyItem, FailureReason } from "./messages";
 import { openR2Sink, type R2Sink } from "./r2-writer";
@@ -103,7 +103,7 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
     if (length !== null && length <= WHOLE_BODY_BYTES) {
       // A small body in one read, hashed in one call: most files of a migration are small, and per
       // chunk and per stream costs are most of what copying them costs.
-      const bytes = new Uint8Array(await response.arrayBuffer());
+      const bytes = await readAtMost(response.body ?? emptyBody(), length + 1);
       if (bytes.byteLength < length) throw new ItemFailure("truncated", `received ${bytes.byteLength} of ${length} bytes`);
       if (bytes.byteLength > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
       whole = await tap.whole(bytes);

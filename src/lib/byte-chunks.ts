@@ -43,3 +43,20 @@ export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_
     reader.releaseLock();
   }
 }
+
+/**
+ * The first `max` bytes of a stream (all of it if shorter), read in one call on a byte stream; the
+ * rest is cancelled. A caller that expects n bytes asks for n + 1: one more means the body is longer
+ * than it said, found without reading it all.
+ */
+export async function readAtMost(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const out = new Uint8Array(Math.max(0, Math.floor(max)));
+  let filled = 0;
+  for await (const chunk of byteChunks(body, out.byteLength || 1)) {
+    const n = Math.min(chunk.byteLength, out.byteLength - filled);
+    out.set(chunk.subarray(0, n), filled);
+    filled += n;
+    if (filled === out.byteLength) break;
+  }
+  return out.subarray(0, filled);
+}
