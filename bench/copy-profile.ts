@@ -24,7 +24,12 @@ const HZ = 997;
 const MARK = "<!-- copy-profile -->";
 const TOP_FUNCTIONS = 12;
 
-/** Components, in the order the table shows them; a sample belongs to the first whose test matches. */
+/**
+ * Components, in the order the table shows them. A sample whose leaf frames, below its innermost
+ * JavaScript frame, are SQLite, hashing, garbage collection or the kernel belongs to that (whoever
+ * called it); any other sample with a JavaScript frame to the isolate of that frame's script; the rest
+ * to the first native component whose test matches its stack.
+ */
 const COMPONENTS = [
   { name: "the Worker's own JavaScript", script: /^(index|worker)\.js$/ },
   { name: "local R2 simulator (JavaScript)", script: /^bucket\.worker\.js$/ },
@@ -35,7 +40,7 @@ const COMPONENTS = [
   { name: "SQLite (D1, R2 index, Durable Objects)", native: /sqlite3/ },
   { name: "hashing (SHA-256 of the engine, MD5 of local R2)", native: /md5_block|sha256_block|sha1_block/ },
   { name: "garbage collection", native: /cppgc|Scavenger|MarkCompact|v8::internal::Heap::|ConcurrentMarking|Sweeper/ },
-  { name: "kernel (sockets, files)", native: /entry_SYSCALL|\[k\]|asm_exc_page_fault/ },
+  { name: "kernel (sockets, files)", native: /entry_SYSCALL|do_syscall_64|asm_exc_page_fault|asm_sysvec|asm_common_interrupt/ },
   { name: "workerd's runtime (streams, in-process HTTP between services, promises)", native: /./ },
 ] as const;
 
@@ -55,7 +60,10 @@ async function profiled(worker: DevWorker, run: () => Promise<void>): Promise<{ 
     perf.kill("SIGINT");
     await new Promise((r) => perf.once("exit", r));
   }
-  const script = spawn("perf", ["script", "-i", file, "-F", "ip,sym"], { stdio: ["ignore", "pipe", "ignore"] });
+  const script = spawn("perf", ["script", "-i", file, "-F", "ip,sym"], { stdio: ["ignore", "pipe", "pipe"] });
+  let scriptErr = "";
+  script.stderr!.on("data", (d) => (scriptErr += d));
+  const scriptExit = new Promise<number | null>((resolve) => script.once("exit", resolve));
   const counts: Breakdown = Object.fromEntries(COMPONENTS.map((c) => [c.name, 0]));
   const own = new Map<string, number>();
   let frames: string[] = [];
@@ -76,6 +84,8 @@ async function profiled(worker: DevWorker, run: () => Promise<void>): Promise<{ 
     else frames.push(line);
   }
   classify();
+  const code = await scriptExit;
+  if (code !== 0 || samples === 0) throw new Error(`perf script gave ${samples} samples (exit ${code}): ${scriptErr.trim().slice(0, 500)}`);
   const ownFunctions = [...own].sort((a, b) => b[1] - a[1]).slice(0, TOP_FUNCTIONS).map(([name, n]) => ({ name, cpuSeconds: round(n / HZ, 2) }));
   return { breakdown: Object.fromEntries(Object.entries(counts).map(([k, n]) => [k, round(n / HZ, 2)])), cpuSeconds: round(samples / HZ, 2), ownFunctions };
 }
@@ -90,17 +100,22 @@ function ownFunctionOf(frames: string[]): string {
   return "?";
 }
 
-/** The innermost JavaScript frame's script names the component; a sample with none goes by its native frames. */
+/** Natives charged to themselves even when JavaScript called them (the first four native components). */
+const LEAF_NATIVES = COMPONENTS.filter((c) => "native" in c).slice(0, 4);
+
 function componentOf(frames: string[]): string {
-  for (const frame of frames) {
-    const js = /JS:\S*\s+(\S+?):\d+:\d+/.exec(frame);
-    if (!js) continue;
-    const scriptName = js[1]!.replace(/^.*\//, "");
+  const jsAt = frames.findIndex((frame) => JS_FRAME.test(frame));
+  const leaf = (jsAt === -1 ? frames : frames.slice(0, jsAt)).join("\n");
+  const native = LEAF_NATIVES.find((c) => c.native.test(leaf));
+  if (native) return native.name;
+  if (jsAt !== -1) {
+    const scriptName = JS_FRAME.exec(frames[jsAt]!)![1]!.replace(/^.*\//, "");
     return COMPONENTS.find((c) => "script" in c && c.script.test(scriptName))!.name;
   }
-  const stack = frames.join("\n");
-  return COMPONENTS.find((c) => "native" in c && c.native.test(stack))!.name;
+  return COMPONENTS.find((c) => "native" in c && c.native.test(leaf))!.name;
 }
+
+const JS_FRAME = /JS:\S*\s+(\S+?):\d+:\d+/;
 
 async function copyProfile() {
   if (spawnSync("perf", ["--version"]).status !== 0) throw new Error("perf is not installed (Debian: apt-get install linux-perf)");
@@ -144,14 +159,14 @@ function copyProfileMarkdown(r: Awaited<ReturnType<typeof copyProfile>>): string
   return `${MARK}
 ## Where the copy's CPU goes: the floor and the engine, by component
 
-\`npm run bench:copy-profile\`: the ${r.files}-file corpus copied once by the platform floor (fetch → local R2 put, ${r.floor.seconds} s) and once by a \`full\` job (${r.engine.seconds} s, settings ${JSON.stringify(r.settings)}), each sampled by Linux \`perf\` at ${r.hz} Hz over every workerd thread, JavaScript named per isolate by V8's \`--perf-basic-prof\`. CPU seconds; the engine's job includes planning.
+\`npm run bench:copy-profile\`: the ${r.files}-file corpus copied once by the platform floor (fetch → local R2 put, ${r.floor.seconds} s) and once by a \`full\` job (${r.engine.seconds} s, settings ${JSON.stringify(r.settings)}), each sampled by Linux \`perf\` at ${r.hz} Hz over every workerd thread, JavaScript named per isolate by V8's \`--perf-basic-prof\`. A sample whose innermost frames are SQLite, hashing, garbage collection or the kernel counts there, whoever called it; any other, to the isolate of its innermost JavaScript frame. CPU seconds; the engine's job includes planning.
 
 | component | floor, CPU s | engine, CPU s | engine adds, CPU s | per file, ms |
 |---|---|---|---|---|
 ${rows.join("\n")}
 | **all** | **${r.floor.cpuSeconds}** | **${r.engine.cpuSeconds}** | **${round(r.engine.cpuSeconds - r.floor.cpuSeconds, 2)}** | **${perFile(r.engine.cpuSeconds - r.floor.cpuSeconds)}** |
 
-The engine's own JavaScript by function (innermost frame of the bundle, so natives it calls count for it; lines of the bundle \`wrangler dev\` built):
+The engine's own JavaScript by function (innermost frame of the bundle, so the runtime work it calls counts for it, but not SQLite, hashing, collection or the kernel; lines of the bundle \`wrangler dev\` built):
 ${r.engine.ownFunctions.map((f) => `${f.name}: ${f.cpuSeconds} s`).join("; ")}.
 `;
 }

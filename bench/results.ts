@@ -23,7 +23,8 @@ export function writeCopyResult(report: Record<string, unknown>, md: string): vo
 export function mergeResult(key: string, result: unknown, mark: string, section: string): void {
   const { jsonFile, mdFile } = resultFiles();
   const json = existsSync(jsonFile) ? JSON.parse(readFileSync(jsonFile, "utf8")) : {};
-  json[key] = { date: new Date().toISOString(), ...(result as object) };
+  const date = new Date().toISOString();
+  json[key] = { date, ...(result as object) };
   writeFileSync(jsonFile, JSON.stringify(json, null, 2) + "\n");
   const md = existsSync(mdFile) ? readFileSync(mdFile, "utf8") : "";
   const start = md.indexOf(mark);
@@ -33,7 +34,9 @@ export function mergeResult(key: string, result: unknown, mark: string, section:
     const next = md.indexOf("<!-- ", start + mark.length);
     kept = md.slice(0, start) + (next === -1 ? "" : md.slice(next));
   }
-  writeFileSync(mdFile, `${kept.trimEnd()}\n\n${section}`);
+  // Each section says when it was measured: a part run alone leaves the others' older sections in place.
+  const dated = section.replace(/^(## .*)$/m, `$1\n\nMeasured ${date}.`);
+  writeFileSync(mdFile, `${kept.trimEnd()}\n\n${dated}`);
 }
 
 /** When `moduleUrl` is the script node was started with: runs the part, merges its result and prints its section. */

@@ -33,7 +33,7 @@ export interface TapOptions {
   maxRecordBytes?: number;
 }
 
-/** How far into a body the header row is looked for: past it, the shape has no columns. */
+/** The longest header row looked for (counted from its first byte, past any blank lines): past it, the shape has no columns. */
 const HEADER_BYTES = 1024 * 1024;
 
 /**
@@ -44,6 +44,7 @@ const HEADER_BYTES = 1024 * 1024;
  */
 export class ContentTap {
   readonly #md5Wanted: boolean;
+  #tookWhole = false;
   /** The digest streams, opened at the first chunk pushed (a body taken whole is hashed in one call each). */
   #streams: { sha256: DigestStream; md5: DigestStream | null; writers: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView>[] } | null = null;
   /** Parses only until the header row is complete; the records after it are counted by #records. */
@@ -77,7 +78,8 @@ export class ContentTap {
    * digest instead of through streams (for small bodies, most of what hashing them costs).
    */
   async whole(bytes: Uint8Array): Promise<TapResult> {
-    if (this.#streams || this.#bytes > 0) throw new Error("whole() takes a body that was not pushed");
+    if (this.#streams || this.#bytes > 0 || this.#tookWhole) throw new Error("whole() takes a body that was not pushed");
+    this.#tookWhole = true;
     this.#count(bytes);
     const [sha256, md5] = await Promise.all([crypto.subtle.digest("SHA-256", bytes), this.#md5Wanted ? crypto.subtle.digest("MD5", bytes) : null]);
     return this.#result(sha256, md5);
@@ -112,6 +114,7 @@ export class ContentTap {
 
   /** Call once the whole body has been pushed. */
   async result(): Promise<TapResult> {
+    if (this.#tookWhole) throw new Error("result() is for pushed bodies; whole() gave this one's");
     const { sha256, md5, writers } = this.#openStreams();
     await Promise.all(writers.map((h) => h.close()));
     return this.#result(await sha256.digest, md5 ? await md5.digest : null);

@@ -18,8 +18,6 @@ export interface LentBuffer {
 export class PartBuffers {
   readonly #turns: Semaphore;
   #kept: Uint8Array[] = [];
-  #lent = 0;
-  #waiting = 0;
 
   constructor(
     private readonly size: number,
@@ -31,14 +29,7 @@ export class PartBuffers {
 
   /** Waits for a buffer at most `timeoutMs` (then TurnTimeoutError). */
   async borrow(timeoutMs: number): Promise<LentBuffer> {
-    this.#waiting++;
-    let release: () => void;
-    try {
-      release = await this.#turns.acquire(timeoutMs);
-    } finally {
-      this.#waiting--;
-    }
-    this.#lent++;
+    const release = await this.#turns.acquire(timeoutMs);
     const bytes = this.#kept.pop() ?? new Uint8Array(this.size);
     let lent = true;
     return {
@@ -46,13 +37,10 @@ export class PartBuffers {
       give: () => {
         if (!lent) return;
         lent = false;
-        this.#lent--;
-        if (this.#lent > 0 || this.#waiting > 0) {
-          if (this.#kept.length < this.limit) this.#kept.push(bytes);
-        } else {
-          this.#kept = [];
-        }
+        // Released first: a waiter is handed the turn at once, and takes this buffer when it resumes.
         release();
+        if (!this.#turns.busy) this.#kept = [];
+        else if (this.#kept.length < this.limit) this.#kept.push(bytes);
       },
     };
   }

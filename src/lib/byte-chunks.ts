@@ -50,7 +50,24 @@ export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_
  * than it said, found without reading it all.
  */
 export async function readAtMost(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const out = new Uint8Array(Math.max(0, Math.floor(max)));
+  const size = Math.max(0, Math.floor(max));
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream
+  }
+  if (byob) {
+    // One read fills the buffer, or ends with the stream: no copy.
+    try {
+      if (size === 0) return new Uint8Array(0);
+      return (await byob.readAtLeast(size, new Uint8Array(size))).value ?? new Uint8Array(0);
+    } finally {
+      await byob.cancel().catch(() => {});
+      byob.releaseLock();
+    }
+  }
+  const out = new Uint8Array(size);
   let filled = 0;
   for await (const chunk of byteChunks(body, out.byteLength || 1)) {
     const n = Math.min(chunk.byteLength, out.byteLength - filled);

@@ -24,6 +24,11 @@ export class Semaphore {
     private readonly leaseMs = Infinity,
   ) {}
 
+  /** Whether any turn is held or awaited now (a turn taken back after its lease no longer counts). */
+  get busy(): boolean {
+    return this.#turns.size > 0 || this.#waiting.length > 0;
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
     const release = await this.acquire();
     try {

@@ -36,11 +36,15 @@ describe("a body taken whole", () => {
     );
   });
 
-  it("is refused past the limit, and only by a tap that was not pushed to", async () => {
+  it("is refused past the limit, and only by a tap that was not pushed to nor taken whole", async () => {
     await expect(new ContentTap(10).whole(new Uint8Array(11))).rejects.toBeInstanceOf(TooLargeError);
     const tap = new ContentTap(100);
     await tap.push(encoder.encode("a,b\n"));
     await expect(tap.whole(encoder.encode("1,2\n"))).rejects.toThrow("not pushed");
+    const once = new ContentTap(100);
+    await once.whole(encoder.encode("a\n"));
+    await expect(once.whole(encoder.encode("b\n"))).rejects.toThrow("not pushed");
+    await expect(once.result()).rejects.toThrow("whole()");
     const blankFirst = await new ContentTap(100).whole(encoder.encode("\r\n\nid, name\n1,a\n"));
     expect(blankFirst.shape).toEqual({ rowCount: 1, columnCount: 2, columns: ["id", "name"] });
     const empty = await new ContentTap(100, { md5: true }).whole(new Uint8Array(0));

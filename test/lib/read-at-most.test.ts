@@ -24,7 +24,7 @@ describe("readAtMost", () => {
   it("stops reading at max, and cancels the rest of an endless body", async () => {
     let pulled = 0;
     let cancelled = false;
-    const endless = new ReadableStream<Uint8Array>({
+    const source: UnderlyingByteSource = {
       type: "bytes",
       pull(controller) {
         pulled += 1_000;
@@ -33,7 +33,8 @@ describe("readAtMost", () => {
       cancel() {
         cancelled = true;
       },
-    });
+    };
+    const endless = new ReadableStream(source) as ReadableStream<Uint8Array>;
     const head = await readAtMost(endless, 2_501);
     expect(head.byteLength).toBe(2_501);
     expect(pulled).toBeLessThanOrEqual(4_000);
