@@ -6,16 +6,22 @@ import { fromBase64, toBase64 } from "../lib/base64";
  * channel does not open. Without ALERT_SECRETS_KEY no channel can be created or used.
  */
 const IV_BYTES = 12;
+const MIN_KEY_CHARS = 32;
 const encoder = new TextEncoder();
 
 export class MissingKeyError extends Error {
   constructor() {
-    super("ALERT_SECRETS_KEY is not set: set it with `wrangler secret put ALERT_SECRETS_KEY` (at least 32 characters)");
+    super(`ALERT_SECRETS_KEY is not set: set it with \`wrangler secret put ALERT_SECRETS_KEY\` (at least ${MIN_KEY_CHARS} characters)`);
   }
 }
 
+/** Whether `secret` can seal channel secrets (set, at least MIN_KEY_CHARS characters). */
+export function sealingKeyUsable(secret: string | undefined): secret is string {
+  return secret !== undefined && secret.length >= MIN_KEY_CHARS;
+}
+
 async function sealingKey(secret: string | undefined): Promise<CryptoKey> {
-  if (!secret || secret.length < 32) throw new MissingKeyError();
+  if (!sealingKeyUsable(secret)) throw new MissingKeyError();
   const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: encoder.encode("list-cutter alert channels"), info: encoder.encode("aes-256-gcm v1") },

@@ -163,8 +163,10 @@ export class AlertStore {
     );
   }
 
-  /** The queue gave up (its dead-letter queue): the delivery is recorded dead with the last error seen. */
-  /** Returns whether it changed anything (a second copy of the message does not). */
+  /**
+   * The queue gave up (its dead-letter queue): the delivery is recorded dead with the last error seen.
+   * Returns whether it changed anything (a second copy of the message does not).
+   */
   dead(eventId: string, channelId: string, now: number): boolean {
     return this.sql.exec(`UPDATE alert_deliveries SET state = 'dead', updated_at = ? WHERE event_id = ? AND channel_id = ? AND state IN ('queued', 'sent') RETURNING event_id`, now, eventId, channelId).toArray().length > 0;
   }
@@ -217,7 +219,8 @@ export class AlertStore {
       JSON.stringify(event.details),
       now,
     );
-    const channels = onlyChannel ? this.channels().filter((c) => c.id === onlyChannel) : this.channels().filter((c) => severityAtLeast(event.severity, c.minSeverity));
+    const only = onlyChannel === undefined ? null : this.channel(onlyChannel);
+    const channels = onlyChannel === undefined ? this.channels().filter((c) => severityAtLeast(event.severity, c.minSeverity)) : only ? [only] : [];
     for (const channel of channels) {
       this.sql.exec(`INSERT INTO alert_deliveries (event_id, channel_id, state, updated_at) VALUES (?, ?, 'queued', ?)`, event.id, channel.id, now);
     }

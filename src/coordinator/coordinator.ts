@@ -37,7 +37,7 @@ import { runValidation } from "../validation/suite";
 import { conditions } from "../alerts/conditions";
 import { checkChannelUrl } from "../alerts/channel-url";
 import { channelSecret, channelView, shownTarget, type ChannelInput, type ChannelRecord } from "../alerts/model";
-import { seal } from "../alerts/secrets";
+import { seal, sealingKeyUsable } from "../alerts/secrets";
 import { AlertStore, SEND_BATCH } from "../alerts/store";
 import { withTimeout } from "../lib/timeout";
 
@@ -322,7 +322,7 @@ export class MigrationCoordinator extends DurableObject<Env> {
   async addAlertChannel(input: ChannelInput, actor: string): Promise<Outcome<ReturnType<typeof channelView>>> {
     const refused = checkChannelUrl(input.url, this.env, input.kind);
     if (refused) return refuse(400, `url: ${refused}`, "url");
-    if (!this.env.ALERT_SECRETS_KEY || this.env.ALERT_SECRETS_KEY.length < 32) return refuse(409, "ALERT_SECRETS_KEY is not set (at least 32 characters): channel secrets cannot be sealed", "ALERT_SECRETS_KEY");
+    if (!sealingKeyUsable(this.env.ALERT_SECRETS_KEY)) return refuse(409, "ALERT_SECRETS_KEY is not set (at least 32 characters): channel secrets cannot be sealed", "ALERT_SECRETS_KEY");
     const id = crypto.randomUUID();
     const now = Date.now();
     const channel: ChannelRecord = { id, kind: input.kind, name: input.name, target: shownTarget(input), sealed: await seal(this.env.ALERT_SECRETS_KEY, id, JSON.stringify(channelSecret(input))), minSeverity: input.minSeverity, createdAt: now };
@@ -412,15 +412,16 @@ export class MigrationCoordinator extends DurableObject<Env> {
 
   async #checkAlerts(now: number): Promise<number | null> {
     this.#alertInputs = this.#alertInputsNow();
-    const holding = conditions(await this.#alertSnapshot(now));
+    const snapshot = await this.#alertSnapshot(now);
+    const holding = conditions(snapshot);
     this.ctx.storage.transactionSync(() => {
       for (const event of this.#alerts.reconcile(holding, now)) {
         this.#audit.add({ actor: "alerts", action: `alert.${event.action}`, target: event.key, details: { eventId: event.id, kind: event.kind, severity: event.severity, summary: event.summary } }, now);
       }
     });
     await this.#sendAlerts(now);
-    const cutover = this.#cutover.state();
-    const watching = this.#jobs.active() !== null || !["legacy", "complete"].includes(cutover.phase) || cutover.holdBack != null || this.#alerts.firing().length > 0 || this.#runs.unfinished() !== null;
+    const { cutover, run } = snapshot;
+    const watching = this.#jobs.active() !== null || !["legacy", "complete"].includes(cutover.phase) || cutover.holdBack != null || this.#alerts.firing().length > 0 || run !== null;
     return watching ? now + ALERT_CHECK_MS : null;
   }
 

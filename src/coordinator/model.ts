@@ -119,7 +119,6 @@ export interface Failure {
 /** Bounds of the job step-time histogram (JobView.steps.atMostMs). */
 export const STEP_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000] as const;
 
-/** One page of a job's failures (GET /admin/jobs/:id/failures). */
 /** Where a page of failures ended: in the bad rows (by table and line), the failed items (by file id) or the conflicts (by id). */
 export const failureCursorSchema = z.discriminatedUnion("part", [
   z.object({ part: z.literal("row"), table: z.string().max(64), line: z.number().int().min(0) }).strict(),
@@ -128,6 +127,7 @@ export const failureCursorSchema = z.discriminatedUnion("part", [
 ]);
 export type FailureCursor = z.output<typeof failureCursorSchema>;
 
+/** One page of a job's failures (GET /admin/jobs/:id/failures). */
 export interface FailurePage {
   failures: Failure[];
   /** Where the next page starts (`?after=`), null after the last; each page costs the same however deep. */

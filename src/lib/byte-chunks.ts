@@ -18,12 +18,7 @@ export function chunkBytesFor(length: number | null): number {
  */
 export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
   const bytes = Math.max(1, Math.floor(size));
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // not a byte stream
-  }
+  const byob = byobReaderOf(body);
   const reader = byob ?? body.getReader();
   let finished = false;
   // The memory of the chunk just yielded: the next read fills it again (unless the consumer took it away).
@@ -51,12 +46,7 @@ export async function* byteChunks(body: ReadableStream<Uint8Array>, size = READ_
  */
 export async function readAtMost(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
   const size = Math.max(0, Math.floor(max));
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // not a byte stream
-  }
+  const byob = byobReaderOf(body);
   if (byob) {
     // One read fills the buffer, or ends with the stream: no copy.
     try {
@@ -76,4 +66,13 @@ export async function readAtMost(body: ReadableStream<Uint8Array>, max: number):
     if (filled === out.byteLength) break;
   }
   return out.subarray(0, filled);
+}
+
+/** A BYOB reader of `body`, or null when it is not a byte stream (then `body` is left unlocked). */
+function byobReaderOf(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | null {
+  try {
+    return body.getReader({ mode: "byob" });
+  } catch {
+    return null;
+  }
 }
