@@ -137,6 +137,26 @@ export async function waitForJob(id: string, until: (job: JobView) => boolean = 
   throw new Error(`job ${id} did not reach the expected state in ${timeoutMs} ms; last seen: ${JSON.stringify(job)}`);
 }
 
+type AuditRow = { action: string; actor: string; target: string | null; details: Record<string, unknown> };
+
+/**
+ * The D1 audit rows whose action matches `actionLike` (SQL LIKE), oldest first, once `until` holds.
+ * The coordinator writes an entry with its change and pushes it to D1 after the step that made it:
+ * a test that saw the change through the API may read D1 before the entry has arrived.
+ */
+export async function waitForAudit(actionLike: string, until: (rows: AuditRow[]) => boolean, timeoutMs = 15_000): Promise<AuditRow[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { results } = await env.DB.prepare(`SELECT action, actor, target, details FROM audit_logs WHERE action LIKE ? ORDER BY rowid`)
+      .bind(actionLike)
+      .all<Omit<AuditRow, "details"> & { details: string }>();
+    const rows = results.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+    if (until(rows)) return rows;
+    if (Date.now() >= deadline) throw new Error(`audit rows '${actionLike}' not as expected after ${timeoutMs} ms: ${JSON.stringify(rows)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function sha256Hex(stream: ReadableStream<Uint8Array>): Promise<string> {
   const digest = new crypto.DigestStream("SHA-256");
   await stream.pipeTo(digest);

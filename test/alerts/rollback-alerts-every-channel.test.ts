@@ -11,7 +11,7 @@ import { MetricsBuffer } from "../../src/cutover/metrics-buffer";
 import { UserDirectory } from "../../src/cutover/user-directory";
 import { CutoverStateCache } from "../../src/cutover/state-cache";
 import { controlPlane } from "../../src/relay/control-plane";
-import { adminJson, patchCutover } from "../helpers";
+import { adminJson, patchCutover, waitForAudit } from "../helpers";
 import { addEveryChannel, byPath, received, receivedUntil, resetAlertWorld, ROUTING_KEY } from "./receiver-client";
 
 beforeEach(resetAlertWorld);
@@ -64,7 +64,8 @@ describe("an automatic rollback", () => {
     ]);
     expect((await adminJson("/admin/alerts")).body.firing).toEqual([]);
 
-    const audit = await env.DB.prepare(`SELECT action, target FROM audit_logs WHERE action LIKE 'alert.%' ORDER BY id`).all<{ action: string; target: string }>();
-    expect(audit.results.filter((a) => a.target === "cutover.rollback").map((a) => a.action)).toEqual(["alert.trigger", "alert.resolve"]);
+    const ofRollback = (rows: { action: string; target: string | null }[]) => rows.filter((a) => a.target === "cutover.rollback").map((a) => a.action);
+    const audit = await waitForAudit("alert.%", (rows) => ofRollback(rows).includes("alert.resolve"));
+    expect(ofRollback(audit)).toEqual(["alert.trigger", "alert.resolve"]);
   });
 });

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { coordinator } from "../../src/env";
 import { STAGES } from "../../src/coordinator/cutover-run-model";
-import { addLegacyFiles, adminJson, clearLegacyFiles, fastRetries, resetPrimaryCoordinator, uploadCorpusExports } from "../helpers";
+import { addLegacyFiles, adminJson, clearLegacyFiles, fastRetries, resetPrimaryCoordinator, uploadCorpusExports, waitForAudit } from "../helpers";
 import { finished, newAppTraffic, startRun, waitForRun, type Run } from "./run-helpers";
 
 beforeAll(resetPrimaryCoordinator);
@@ -87,8 +87,8 @@ it(
     expect(new Set(validation.checks.map((c) => c.group))).toEqual(new Set(["authentication", "files", "processing", "integrity"]));
     expect(validation.checks.every((c) => c.ok && c.ms >= 0)).toBe(true);
 
-    const audited = await env.DB.prepare(`SELECT action FROM audit_logs WHERE action LIKE 'cutover.run.%'`).all<{ action: string }>();
-    expect(audited.results.map((a) => a.action)).toEqual(expect.arrayContaining(["cutover.run.start", "cutover.run.completed"]));
+    const audited = await waitForAudit("cutover.run.%", (rows) => rows.some((a) => a.action === "cutover.run.completed"));
+    expect(audited.map((a) => a.action)).toEqual(expect.arrayContaining(["cutover.run.start", "cutover.run.completed"]));
   },
   150_000,
 );

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { adminJson, fastRetries, patchCutover, postJson, resetPrimaryCoordinator, uploadCorpusExports } from "../helpers";
+import { adminJson, fastRetries, patchCutover, postJson, resetPrimaryCoordinator, uploadCorpusExports, waitForAudit } from "../helpers";
 import { getRun, runAction, startRun, waitForRun } from "./run-helpers";
 
 beforeEach(resetPrimaryCoordinator);
@@ -79,8 +79,8 @@ describe("a cutover run's operator controls", () => {
     const paused = await waitForRun((r) => r.state === "paused");
     expect(paused).toMatchObject({ stage: "canary", attention: expect.stringMatching(/^canary: timed out after 3 s waiting for step 1\/1/) });
     expect(paused.gate.plan).toMatchObject({ held: true });
-    const failure = await env.DB.prepare(`SELECT details FROM audit_logs WHERE action = 'cutover.run.pause' ORDER BY rowid DESC LIMIT 1`).first<{ details: string }>();
-    expect(JSON.parse(failure!.details)).toMatchObject({ stage: "canary", failure: true });
+    const pauses = await waitForAudit("cutover.run.pause", (rows) => rows.at(-1)?.details.stage === "canary");
+    expect(pauses.at(-1)!.details).toMatchObject({ stage: "canary", failure: true });
 
     const resumedAt = Date.now();
     expect((await runAction("resume")).body).toMatchObject({ state: "running", gate: { plan: { held: false } } });

@@ -1,6 +1,5 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, expect, it } from "vitest";
-import { adminJson, fastRetries, patchCutover, resetPrimaryCoordinator, uploadCorpusExports } from "../helpers";
+import { adminJson, fastRetries, patchCutover, resetPrimaryCoordinator, uploadCorpusExports, waitForAudit } from "../helpers";
 import { CANARY_CLIENT, failingNewApp, finished, getRun, startRun, waitForRun } from "./run-helpers";
 
 beforeEach(resetPrimaryCoordinator);
@@ -36,6 +35,5 @@ it("rolls back and stops when the canary analysis turns unhealthy", async () => 
   expect(later.stages.slice(2).every((s) => s.state === "pending" && s.startedAt === null)).toBe(true);
   expect((await adminJson("/admin/jobs")).body.jobs.length).toBe(jobsBefore);
   expect((await adminJson("/admin/cutover")).body).toMatchObject({ phase: "rolled_back", percent: 0 });
-  const ended = await env.DB.prepare(`SELECT count(*) AS n FROM audit_logs WHERE action = 'cutover.run.rolled_back'`).first<{ n: number }>();
-  expect(ended?.n).toBe(1);
+  expect(await waitForAudit("cutover.run.rolled_back", (rows) => rows.length > 0)).toHaveLength(1);
 }, 120_000);
