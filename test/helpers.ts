@@ -53,13 +53,26 @@ export async function resetPrimaryCoordinator(): Promise<void> {
   for (let shard = 0; shard < relayShards(env); shard++) await relay(env, shard, COORDINATOR_NAME).push(snapshot);
 }
 
+/**
+ * Runs `change` inside the coordinator with every other event held back (its own alarm included), then
+ * removes the alarm the change set, so that only the test drives the object. Without the hold, an
+ * alarm a change sets for now may run a step of its own while the change awaits D1.
+ */
+export function changeByHand<T>(stub: DurableObjectStub<MigrationCoordinator>, change: (instance: MigrationCoordinator, state: DurableObjectState) => Promise<T>): Promise<T> {
+  return runInDurableObject(stub, (instance: MigrationCoordinator, state) =>
+    state.blockConcurrencyWhile(async () => {
+      const outcome = await change(instance, state);
+      await state.storage.deleteAlarm();
+      return outcome;
+    }),
+  );
+}
+
 /** Runs the coordinator's alarm handler once and returns the alarm it set, removed at once so that only the test drives the object. */
 export function wakeByHand(stub: DurableObjectStub<MigrationCoordinator>): Promise<number | null> {
-  return runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
+  return changeByHand(stub, async (instance, state) => {
     await instance.alarm();
-    const alarm = await state.storage.getAlarm();
-    await state.storage.deleteAlarm();
-    return alarm;
+    return state.storage.getAlarm();
   });
 }
 
@@ -123,18 +136,26 @@ export async function startJob(body: Record<string, unknown>): Promise<string> {
   return res.body.id;
 }
 
+/**
+ * Reads `read()` every `everyMs` until `until` holds for what it read, and returns that; fails after
+ * `timeoutMs` naming `what` and the last reading. For state that becomes true later than the signal a
+ * test saw (a queue consumer's report, an alarm step's audit entry).
+ */
+export async function eventually<T>(what: string, read: () => Promise<T>, until: (value: T) => boolean, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (until(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`${what}: not as expected after ${timeoutMs} ms; last seen: ${JSON.stringify(value, null, 1)?.slice(0, 4_000)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 const TERMINAL = ["completed", "completed_with_failures", "failed", "cancelled"];
 
 /** Polls the job until `until` holds (default: a terminal state), or fails after `timeoutMs`. */
-export async function waitForJob(id: string, until: (job: JobView) => boolean = (j) => TERMINAL.includes(j.state), timeoutMs = 45_000): Promise<JobView> {
-  const deadline = Date.now() + timeoutMs;
-  let job: JobView | undefined;
-  while (Date.now() < deadline) {
-    job = (await adminJson<JobView>(`/admin/jobs/${id}`)).body;
-    if (until(job)) return job;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} did not reach the expected state in ${timeoutMs} ms; last seen: ${JSON.stringify(job)}`);
+export function waitForJob(id: string, until: (job: JobView) => boolean = (j) => TERMINAL.includes(j.state), timeoutMs = 45_000): Promise<JobView> {
+  return eventually(`job ${id}`, async () => (await adminJson<JobView>(`/admin/jobs/${id}`)).body, until, timeoutMs);
 }
 
 type AuditRow = { action: string; actor: string; target: string | null; details: Record<string, unknown> };
@@ -144,17 +165,14 @@ type AuditRow = { action: string; actor: string; target: string | null; details:
  * The coordinator writes an entry with its change and pushes it to D1 after the step that made it:
  * a test that saw the change through the API may read D1 before the entry has arrived.
  */
-export async function waitForAudit(actionLike: string, until: (rows: AuditRow[]) => boolean, timeoutMs = 15_000): Promise<AuditRow[]> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export function waitForAudit(actionLike: string, until: (rows: AuditRow[]) => boolean, timeoutMs = 15_000): Promise<AuditRow[]> {
+  const read = async () => {
     const { results } = await env.DB.prepare(`SELECT action, actor, target, details FROM audit_logs WHERE action LIKE ? ORDER BY rowid`)
       .bind(actionLike)
       .all<Omit<AuditRow, "details"> & { details: string }>();
-    const rows = results.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
-    if (until(rows)) return rows;
-    if (Date.now() >= deadline) throw new Error(`audit rows '${actionLike}' not as expected after ${timeoutMs} ms: ${JSON.stringify(rows)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return results.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
+  };
+  return eventually(`audit rows '${actionLike}'`, read, until, timeoutMs);
 }
 
 export async function sha256Hex(stream: ReadableStream<Uint8Array>): Promise<string> {

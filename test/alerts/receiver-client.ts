@@ -1,7 +1,7 @@
 // The alert tests' side of the local receiver (test/alerts/receiver.ts): switch it, read what it got,
 // and add one channel of each kind pointing at it.
 import { inject } from "vitest";
-import { postJson, resetPrimaryCoordinator } from "../helpers";
+import { eventually, postJson, resetPrimaryCoordinator } from "../helpers";
 import { RECEIVER_SECRET, type Received } from "./receiver";
 
 export const receiverUrl = inject("alertReceiver");
@@ -16,14 +16,8 @@ export async function received(clear = false): Promise<Received[]> {
 }
 
 /** Polls the receiver until `done` holds for what it got (at most `ms`). */
-export async function receivedUntil(done: (got: Received[]) => boolean, ms = 20_000): Promise<Received[]> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const got = await received();
-    if (done(got)) return got;
-    if (Date.now() > until) throw new Error(`the receiver did not get what was expected within ${ms} ms; it got ${JSON.stringify(got, null, 1).slice(0, 2_000)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+export function receivedUntil(done: (got: Received[]) => boolean, ms = 20_000): Promise<Received[]> {
+  return eventually("the receiver", () => received(), done, ms, 200);
 }
 
 /** A webhook, a Slack and a PagerDuty channel, all posting to the receiver (paths tell them apart). */

@@ -5,7 +5,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { handleDeadAlerts } from "../../src/alerts/delivery";
-import { adminJson, postJson, worker } from "../helpers";
+import { adminJson, eventually, postJson, worker } from "../helpers";
 import { RECEIVER_SECRET } from "./receiver";
 import { received, receivedUntil, receiverMode, receiverUrl, resetAlertWorld } from "./receiver-client";
 
@@ -36,7 +36,8 @@ describe("a receiver that is down", () => {
     const accepted = got.filter((x) => x.eventId === eventId && x.status === 200);
     expect(accepted).toHaveLength(1);
     expect(accepted[0]!).toMatchObject({ signatureValid: true, body: { kind: "test", severity: "info", action: "trigger" } });
-    const settled = await delivery(eventId);
+    // The consumer records the attempt once the receiver's answer is back, a moment after it was received.
+    const settled = await eventually("the delivery", () => delivery(eventId), (d) => d?.state === "delivered");
     expect(settled).toMatchObject({ state: "delivered", lastError: null });
     expect(settled.attempts).toBeGreaterThanOrEqual(3);
 
@@ -69,9 +70,8 @@ describe("a receiver that refuses the request itself (400)", () => {
     await receiverMode("reject");
     const { eventId } = (await postJson(`/admin/alerts/channels/${channel}/test`, {})).body;
     await receivedUntil((r) => r.some((x) => x.eventId === eventId));
-    const until = Date.now() + 10_000;
-    while ((await delivery(eventId))?.state !== "dead" && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    expect(await delivery(eventId)).toMatchObject({ state: "dead", attempts: 1, lastError: "HTTP 400" });
+    const dead = await eventually("the delivery", () => delivery(eventId), (d) => d?.state === "dead");
+    expect(dead).toMatchObject({ state: "dead", attempts: 1, lastError: "HTTP 400" });
     await new Promise((r) => setTimeout(r, 2_500));
     expect((await received()).filter((x) => x.eventId === eventId)).toHaveLength(1);
     await receiverMode("up");
@@ -84,6 +84,7 @@ describe("the alert dead-letter queue", () => {
     await receiverMode("down");
     const { eventId } = (await postJson(`/admin/alerts/channels/${channel}/test`, {})).body;
     await receivedUntil((r) => r.some((x) => x.eventId === eventId && x.status === 503));
+    await eventually("the delivery", () => delivery(eventId), (d) => d?.lastError === "HTTP 503");
 
     for (const id of ["m1", "m1-again"]) {
       const batch = createMessageBatch("alert-deliveries-dlq", [{ id, timestamp: new Date(), attempts: 11, body: { eventId, channelId: channel } }]);

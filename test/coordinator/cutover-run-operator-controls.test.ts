@@ -84,7 +84,8 @@ describe("a cutover run's operator controls", () => {
 
     const resumedAt = Date.now();
     expect((await runAction("resume")).body).toMatchObject({ state: "running", gate: { plan: { held: false } } });
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Half its timeout after the resume was asked for, the stage is still running.
+    await new Promise((r) => setTimeout(r, Math.max(0, resumedAt + 1_500 - Date.now())));
     expect((await getRun()).body.state).toBe("running");
     const again = await waitForRun((r) => r.state === "paused");
     expect(Date.parse(again.updatedAt!) - resumedAt).toBeGreaterThanOrEqual(3_000);

@@ -7,7 +7,7 @@ import { coordinator } from "../../src/env";
 import worker from "../../src/index";
 import { uploadKey } from "../../src/legacy/paths";
 import { exportCsv, toCsv, type Corpus } from "../legacy-origin/corpus";
-import { adminJson, clearFaults, corpus, fastRetries, jobOf, originStats, ownCoordinator, putExport, resetOriginStats, setFaults, sha256Hex, startJob, uploadCorpusExports, waitForJob, wakeByHand } from "../helpers";
+import { adminJson, changeByHand, clearFaults, corpus, fastRetries, jobOf, originStats, ownCoordinator, putExport, resetOriginStats, setFaults, sha256Hex, startJob, uploadCorpusExports, waitForJob, wakeByHand } from "../helpers";
 
 afterEach(clearFaults);
 
@@ -156,9 +156,8 @@ async function withDoomedJob(stub: DurableObjectStub<MigrationCoordinator>, body
   // Make every planning step throw: the users table disappears from D1.
   await env.DB.exec("ALTER TABLE users RENAME TO users_gone");
   try {
-    const id = await runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
+    const id = await changeByHand(stub, async (instance) => {
       const created = await instance.createJob({ kind: "full", exportSet: "doomed" }, "test");
-      await state.storage.deleteAlarm();
       if (!created.ok) throw new Error(created.error);
       return created.value.id;
     });

@@ -6,7 +6,7 @@ import type { MigrationCoordinator } from "../../src/coordinator/coordinator";
 import type { PlanCursor } from "../../src/coordinator/jobs";
 import { ROUND_TRIP_ROWS } from "../../src/coordinator/round-trip";
 import { bundlePrefix, PART_ROWS, type BundleManifest } from "../../src/sync/reverse-bundle-format";
-import { jobOf, ownCoordinator, wakeByHand } from "../helpers";
+import { changeByHand, jobOf, ownCoordinator, wakeByHand } from "../helpers";
 
 const USER = 5;
 const FILTERS = 2_100;
@@ -42,9 +42,8 @@ describe("a reverse job plans in bounded, checkpointed steps", () => {
   it("reads the outbox a page per step, writes each part whole, resumes after eviction, and marks the applied rows in bounded steps", async () => {
     await seed();
     const stub = ownCoordinator("reverse-steps");
-    const id = await runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
+    const id = await changeByHand(stub, async (instance) => {
       const created = await instance.createJob({ kind: "reverse" }, "test");
-      await state.storage.deleteAlarm();
       if (!created.ok) throw new Error(created.error);
       return created.value.id;
     });
@@ -93,11 +92,7 @@ describe("a reverse job plans in bounded, checkpointed steps", () => {
     expect((await part(id, "deletions-0001.csv")).map((r) => Number(r.id))).toEqual(Array.from({ length: DELETED }, (_, i) => last + 1 + i));
 
     // Applied: the round trip marks ROUND_TRIP_ROWS rows per step, on later wake-ups after the first.
-    const answer = await runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
-      const outcome = await instance.bundleApplied(id, toSeq, "test");
-      await state.storage.deleteAlarm();
-      return outcome;
-    });
+    const answer = await changeByHand(stub, (instance) => instance.bundleApplied(id, toSeq, "test"));
     expect(answer).toMatchObject({ ok: true, value: { jobId: id, toSeq } });
     expect((await jobOf(stub, id)).roundTrip).toEqual({ marked: ROUND_TRIP_ROWS, done: false });
     for (let i = 0; i < 20 && !(await jobOf(stub, id)).roundTrip?.done; i++) await wakeByHand(stub);

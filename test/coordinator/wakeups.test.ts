@@ -2,23 +2,21 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { MigrationCoordinator } from "../../src/coordinator/coordinator";
-import { jobOf, ownCoordinator, wakeByHand } from "../helpers";
+import { changeByHand, jobOf, ownCoordinator, wakeByHand } from "../helpers";
 
 describe("the coordinator's wake-ups", () => {
   it("run each reason on its own: a cutover evaluation that throws does not stop the job step of the same alarm", async () => {
     const stub = ownCoordinator("wakeups");
     // A canary plan holding each step for a second: the analysis wants to judge again in a second.
-    expect(await stub.updateCutover({ plan: { steps: [10, 50], holdSeconds: 1 } }, "test")).toMatchObject({ ok: true, value: { phase: "canary", percent: 10 } });
-    await runInDurableObject(stub, async (_instance: MigrationCoordinator, state) => {
+    await changeByHand(stub, async (instance, state) => {
+      expect(await instance.updateCutover({ plan: { steps: [10, 50], holdSeconds: 1 } }, "test")).toMatchObject({ ok: true, value: { phase: "canary", percent: 10 } });
       // Every evaluation throws from now on; and only the test runs the alarm.
       state.storage.sql.exec(`DROP TABLE request_metrics`);
-      await state.storage.deleteAlarm();
     });
     await new Promise((r) => setTimeout(r, 1_100));
     // A verify job over an empty D1: planning, then verifying, then done, one alarm step each.
-    const id = await runInDurableObject(stub, async (instance: MigrationCoordinator, state) => {
+    const id = await changeByHand(stub, async (instance) => {
       const created = await instance.createJob({ kind: "verify" }, "test");
-      await state.storage.deleteAlarm();
       if (!created.ok) throw new Error(created.error);
       return created.value.id;
     });
@@ -41,12 +39,13 @@ describe("the coordinator's wake-ups", () => {
 
   it("push the audit entry of a change the alarm makes (a canary plan's next step) to D1 from the alarm itself", async () => {
     const stub = ownCoordinator("alarm-audit");
-    const planned = await stub.updateCutover({ plan: { steps: [10, 50], holdSeconds: 1 }, thresholds: { minRequests: 5 } }, "test");
-    if (!planned.ok) throw new Error(planned.error);
     // Healthy traffic under the plan's first step, judged before its hold is over: no step yet.
-    await stub.recordMetrics([{ backend: "workers", version: planned.value.version, requests: 10, errors: 0, histogram: [] }]);
+    await changeByHand(stub, async (instance) => {
+      const planned = await instance.updateCutover({ plan: { steps: [10, 50], holdSeconds: 1 }, thresholds: { minRequests: 5 } }, "test");
+      if (!planned.ok) throw new Error(planned.error);
+      await instance.recordMetrics([{ backend: "workers", version: planned.value.version, requests: 10, errors: 0, histogram: [] }]);
+    });
     expect(await stub.getCutover()).toMatchObject({ percent: 10, plan: { index: 0 } });
-    await runInDurableObject(stub, (_instance: MigrationCoordinator, state) => state.storage.deleteAlarm());
     await new Promise((r) => setTimeout(r, 1_100));
     const advances = async () => (await env.DB.prepare(`SELECT count(*) AS n FROM audit_logs WHERE action = 'cutover.advance'`).first<{ n: number }>())!.n;
     const before = await advances();

@@ -21,14 +21,22 @@ interface Run {
   stderr: string;
 }
 
-/** The CLI as a child process (asynchronously: the fixture origin serves from this process); `interruptAfterMs` sends it a Ctrl-C. */
-function cutover(args: string[], { env = withToken, interruptAfterMs }: { env?: NodeJS.ProcessEnv; interruptAfterMs?: number } = {}): Promise<Run> {
+/**
+ * The CLI as a child process (asynchronously: the fixture origin serves from this process).
+ * `interruptAfterFirstLineMs` sends it a Ctrl-C that long after its first line of output (a live view
+ * listens for Ctrl-C from then on; a fixed delay from the start would race Node's start-up).
+ */
+function cutover(args: string[], { env = withToken, interruptAfterFirstLineMs }: { env?: NodeJS.ProcessEnv; interruptAfterFirstLineMs?: number } = {}): Promise<Run> {
   const child = spawn(process.execPath, [join(root, "scripts/cutover.ts"), ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk) => (stdout += chunk));
+  const timers = [setTimeout(() => child.kill("SIGKILL"), 30_000)];
+  child.stdout.on("data", (chunk) => {
+    const firstLine = !stdout.includes("\n");
+    stdout += chunk;
+    if (firstLine && stdout.includes("\n") && interruptAfterFirstLineMs !== undefined) timers.push(setTimeout(() => child.kill("SIGINT"), interruptAfterFirstLineMs));
+  });
   child.stderr.on("data", (chunk) => (stderr += chunk));
-  const timers = [setTimeout(() => child.kill("SIGKILL"), 30_000), ...(interruptAfterMs === undefined ? [] : [setTimeout(() => child.kill("SIGINT"), interruptAfterMs)])];
   return new Promise((resolve) =>
     child.on("close", (code) => {
       timers.forEach(clearTimeout);
@@ -92,7 +100,7 @@ test("start, status, pause, resume, a refused skip, abort; a wrong token; an unr
     assert.equal(view.stage, "canary", `the run did not reach the canary: ${JSON.stringify(view)}`);
 
     // Not a terminal: one line per change, with the stage; Ctrl-C ends the view (exit 0: the run goes on).
-    const watched = await cutover(["status", ...w, "--watch", "--interval", "0.5"], { interruptAfterMs: 3_000 });
+    const watched = await cutover(["status", ...w, "--watch", "--interval", "0.5"], { interruptAfterFirstLineMs: 1_500 });
     assert.equal(watched.code, 0, `status --watch: ${show(watched)}`);
     const lines = watched.stdout.trim().split("\n");
     assert.ok(lines.length >= 1 && lines.every((l) => / · canary \(stage 2\/9\) · /.test(l)), `status --watch: ${show(watched)}`);

@@ -3,7 +3,7 @@ import { TEST_PASSWORD_ITERATIONS } from "../../config";
 import { apiJson } from "../../helpers";
 import { djangoHash, insertUser, median } from "./users";
 
-const ROUNDS = 9;
+const ROUNDS = 15;
 
 /** Milliseconds a failed login takes. Each attempt has its own address, so that none is rate-limited. */
 async function failedLoginMs(username: string, ip: string): Promise<number> {
