@@ -56,16 +56,24 @@ export async function resetPrimaryCoordinator(): Promise<void> {
 /**
  * Runs `change` inside the coordinator with every other event held back (its own alarm included), then
  * removes the alarm the change set, so that only the test drives the object. Without the hold, an
- * alarm a change sets for now may run a step of its own while the change awaits D1.
+ * alarm a change sets for now may run a step of its own while the change awaits D1. For a test's own
+ * coordinator (`ownCoordinator`): the primary's validation stage calls itself, which the hold would stall.
  */
-export function changeByHand<T>(stub: DurableObjectStub<MigrationCoordinator>, change: (instance: MigrationCoordinator, state: DurableObjectState) => Promise<T>): Promise<T> {
-  return runInDurableObject(stub, (instance: MigrationCoordinator, state) =>
+export async function changeByHand<T>(stub: DurableObjectStub<MigrationCoordinator>, change: (instance: MigrationCoordinator, state: DurableObjectState) => Promise<T>): Promise<T> {
+  // A throw inside blockConcurrencyWhile resets the object and loses the error: it is carried out instead.
+  const outcome = await runInDurableObject(stub, (instance: MigrationCoordinator, state) =>
     state.blockConcurrencyWhile(async () => {
-      const outcome = await change(instance, state);
-      await state.storage.deleteAlarm();
-      return outcome;
+      try {
+        return { ok: true as const, value: await change(instance, state) };
+      } catch (error) {
+        return { ok: false as const, error };
+      } finally {
+        await state.storage.deleteAlarm();
+      }
     }),
   );
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 /** Runs the coordinator's alarm handler once and returns the alarm it set, removed at once so that only the test drives the object. */

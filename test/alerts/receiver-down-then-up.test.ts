@@ -84,6 +84,7 @@ describe("the alert dead-letter queue", () => {
     await receiverMode("down");
     const { eventId } = (await postJson(`/admin/alerts/channels/${channel}/test`, {})).body;
     await receivedUntil((r) => r.some((x) => x.eventId === eventId && x.status === 503));
+    // The attempt is recorded before the dead letter arrives, as the queue would have it: a dead delivery takes no more attempts.
     await eventually("the delivery", () => delivery(eventId), (d) => d?.lastError === "HTTP 503");
 
     for (const id of ["m1", "m1-again"]) {

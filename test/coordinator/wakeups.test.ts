@@ -8,11 +8,13 @@ describe("the coordinator's wake-ups", () => {
   it("run each reason on its own: a cutover evaluation that throws does not stop the job step of the same alarm", async () => {
     const stub = ownCoordinator("wakeups");
     // A canary plan holding each step for a second: the analysis wants to judge again in a second.
-    await changeByHand(stub, async (instance, state) => {
-      expect(await instance.updateCutover({ plan: { steps: [10, 50], holdSeconds: 1 } }, "test")).toMatchObject({ ok: true, value: { phase: "canary", percent: 10 } });
+    const planned = await changeByHand(stub, async (instance, state) => {
+      const outcome = await instance.updateCutover({ plan: { steps: [10, 50], holdSeconds: 1 } }, "test");
       // Every evaluation throws from now on; and only the test runs the alarm.
       state.storage.sql.exec(`DROP TABLE request_metrics`);
+      return outcome;
     });
+    expect(planned).toMatchObject({ ok: true, value: { phase: "canary", percent: 10 } });
     await new Promise((r) => setTimeout(r, 1_100));
     // A verify job over an empty D1: planning, then verifying, then done, one alarm step each.
     const id = await changeByHand(stub, async (instance) => {
