@@ -98,31 +98,32 @@ async function download(url: URL, item: CopyItem, limit: number, timeoutMs: numb
   const tap = new ContentTap(limit, options);
   const sink = open?.(length) ?? null;
   const toSink = (write: Promise<void>) => write.catch((e) => Promise.reject(new ItemFailure("storage", `R2 write failed: ${errorText(e)}`)));
+  const overLength = () => new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
+  const truncated = () => new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
   let whole: TapResult | null = null;
   try {
     if (length !== null && length <= WHOLE_BODY_BYTES) {
       // A small body in one read, hashed in one call: most files of a migration are small, and per
-      // chunk and per stream costs are most of what copying them costs.
+      // chunk and per stream costs are most of what copying them costs. A short one is found below.
       const bytes = await readAtMost(response.body ?? emptyBody(), length + 1);
-      if (bytes.byteLength < length) throw new ItemFailure("truncated", `received ${bytes.byteLength} of ${length} bytes`);
-      if (bytes.byteLength > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
+      if (bytes.byteLength > length) throw overLength();
       whole = await tap.whole(bytes);
       if (sink) await toSink(sink.write(bytes));
     } else {
       for await (const chunk of byteChunks(response.body ?? emptyBody(), chunkBytesFor(length))) {
         await tap.push(chunk);
-        if (length !== null && tap.bytes > length) throw new ItemFailure("length_mismatch", `received more than the ${length} bytes of its Content-Length`);
+        if (length !== null && tap.bytes > length) throw overLength();
         if (sink) await toSink(sink.write(chunk));
       }
     }
-    if (length !== null && tap.bytes < length) throw new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
+    if (length !== null && tap.bytes < length) throw truncated();
     if (sink) await toSink(sink.close());
   } catch (e) {
     await sink?.abort(e);
     if (e instanceof ItemFailure) throw e;
     if (e instanceof TooLargeError) throw new ItemFailure("too_large", `body exceeds MAX_FILE_SIZE (${limit} bytes)`);
     if (signal.aborted) throw new ItemFailure("timeout", `body not complete within ${timeoutMs} ms`);
-    if (length !== null && tap.bytes < length) throw new ItemFailure("truncated", `received ${tap.bytes} of ${length} bytes`);
+    if (length !== null && tap.bytes < length) throw truncated();
     throw new ItemFailure("network", errorText(e));
   }
   const result = whole ?? (await tap.result());

@@ -4,19 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { byteChunks } from "../../src/lib/byte-chunks";
-
-/** A byte stream (BYOB-readable) that sends `pieces` as they are. */
-function byteStream(pieces: Uint8Array[]): ReadableStream<Uint8Array> {
-  const queue = pieces.filter((p) => p.byteLength > 0);
-  let next = 0;
-  return new ReadableStream({
-    type: "bytes",
-    pull(controller) {
-      if (next === queue.length) return controller.close();
-      controller.enqueue(queue[next++]!.slice());
-    },
-  });
-}
+import { streamOf } from "./streams";
 
 function joined(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
@@ -35,7 +23,7 @@ describe("byteChunks", () => {
     await fc.assert(
       fc.asyncProperty(pieces, fc.integer({ min: 1, max: 5_000 }), async (sent, size) => {
         const copies: Uint8Array[] = [];
-        for await (const chunk of byteChunks(byteStream(sent), size)) copies.push(chunk.slice());
+        for await (const chunk of byteChunks(streamOf(sent, "bytes"), size)) copies.push(chunk.slice());
         expect(joined(copies)).toEqual(joined(sent));
         copies.slice(0, -1).forEach((c) => expect(c.byteLength).toBe(size));
         expect(copies.every((c) => c.byteLength > 0 && c.byteLength <= size)).toBe(true);
@@ -60,7 +48,7 @@ describe("byteChunks", () => {
   it("reads into a new buffer when the consumer took the last one's memory", async () => {
     const sent = [new Uint8Array(5_000).fill(1), new Uint8Array(5_000).fill(2), new Uint8Array(1_000).fill(3)];
     const taken: ArrayBuffer[] = [];
-    for await (const chunk of byteChunks(byteStream(sent), 4_096)) {
+    for await (const chunk of byteChunks(streamOf(sent, "bytes"), 4_096)) {
       const [from, to] = [chunk.byteOffset, chunk.byteOffset + chunk.byteLength];
       const memory = chunk.buffer as ArrayBuffer;
       taken.push(structuredClone(memory, { transfer: [memory] }).slice(from, to));
@@ -70,10 +58,8 @@ describe("byteChunks", () => {
 
   it("reads a stream that is not a byte stream as it comes", async () => {
     const sent = [new Uint8Array([1, 2, 3]), new Uint8Array([4])];
-    let next = 0;
-    const plain = new ReadableStream<Uint8Array>({ pull: (c) => (next < sent.length ? c.enqueue(sent[next++]!) : c.close()) });
     const got: Uint8Array[] = [];
-    for await (const chunk of byteChunks(plain, 2)) got.push(chunk);
+    for await (const chunk of byteChunks(streamOf(sent), 2)) got.push(chunk);
     expect(got).toEqual(sent);
   });
 });

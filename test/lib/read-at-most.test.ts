@@ -3,19 +3,14 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readAtMost } from "../../src/lib/byte-chunks";
-
-function stream(pieces: Uint8Array[], type?: "bytes"): ReadableStream<Uint8Array> {
-  const queue = pieces.filter((p) => p.byteLength > 0);
-  let next = 0;
-  return new ReadableStream({ type, pull: (c) => (next < queue.length ? c.enqueue(queue[next++]!.slice()) : c.close()) } as UnderlyingByteSource);
-}
+import { streamOf } from "./streams";
 
 describe("readAtMost", () => {
   it("gives the first max bytes of a byte stream or a plain one, however it is cut", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 2_000 }), { maxLength: 10 }), fc.integer({ min: 1, max: 12_000 }), fc.boolean(), async (pieces, max, bytes) => {
         const all = new Uint8Array(pieces.flatMap((p) => [...p]));
-        expect(await readAtMost(stream(pieces, bytes ? "bytes" : undefined), max)).toEqual(all.subarray(0, max));
+        expect(await readAtMost(streamOf(pieces, bytes ? "bytes" : undefined), max)).toEqual(all.subarray(0, max));
       }),
       { numRuns: 150 },
     );
